@@ -1,0 +1,38 @@
+import type { ErrorPhase } from "./types.ts";
+
+/** An error reported by a watcher: `phase` says where it came from, `cause` is the original. */
+export class WatcherError extends Error {
+  override readonly name = "WatcherError";
+  constructor(
+    readonly watcher: string,
+    readonly phase: ErrorPhase,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`watcher "${watcher}": ${message}`, options);
+  }
+}
+
+/** A poll that took longer than its `timeout`. */
+export class PollTimeoutError extends Error {
+  override readonly name = "PollTimeoutError";
+}
+
+/** The worker hosting a source exited or was killed while a call was running. */
+export class WorkerExitError extends Error {
+  override readonly name = "WorkerExitError";
+}
+
+/** The module source could not be loaded (missing file or export). Not retried. */
+export class SourceLoadError extends Error {
+  override readonly name = "SourceLoadError";
+}
+
+/** A value could not be structured-cloned out of the worker. */
+export class CloneError extends Error {
+  override readonly name = "CloneError";
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,26 @@
+export {
+  CloneError,
+  PollTimeoutError,
+  SourceLoadError,
+  WatcherError,
+  WorkerExitError,
+} from "./errors.ts";
+export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from "./pool.ts";
+export { type Duration, OptionsError } from "./shared/index.ts";
+export type {
+  ErrorPhase,
+  Isolation,
+  ModuleSource,
+  PollFunction,
+  PollOptions,
+  SourceContext,
+  StreamFunction,
+  StreamLike,
+  StreamOptions,
+  Subscriber,
+  WatcherHealth,
+  WatcherMode,
+  WatcherOptions,
+  WatcherState,
+} from "./types.ts";
+export { Watcher } from "./watcher.ts";

@@ -1,0 +1,30 @@
+/** How a watcher talks to its source, wherever the source runs. Internal. */
+import type { BadItem } from "./protocol.ts";
+import type { Isolation } from "./types.ts";
+
+export interface PollSession {
+  readonly isolation: Isolation;
+  /** Runs one poll; rejects with `PollTimeoutError` after `timeout` ms (the late result is dropped). */
+  call(timeout: number | undefined): Promise<unknown>;
+  /** Signals the source, waits up to `stopTimeout` ms for it to finish, then kills or abandons it. */
+  close(stopTimeout: number): Promise<void>;
+}
+
+export interface StreamSession {
+  readonly isolation: Isolation;
+  /** Opens (or, after an end, reopens) the stream; items and the end go to the `StreamSink`. */
+  start(): void;
+  close(stopTimeout: number): Promise<void>;
+}
+
+export interface StreamSink {
+  item(value: unknown): void;
+  items(values: unknown[], bad?: BadItem[]): void;
+  /** The stream finished: cleanly, or with `error`. */
+  end(error?: Error): void;
+}
+
+export interface SessionEvents {
+  /** The source was restarted in another worker because its worker died or was killed. */
+  restarted(reason: string): void;
+}

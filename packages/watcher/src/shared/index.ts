@@ -1,0 +1,22 @@
+/**
+ * Pieces shared by the Specter packages: durations, backoff, option validation and isolated
+ * listener sets. Public so that `@specter/process` and `@specter/service` reuse them.
+ */
+export { Backoff, type BackoffOptions } from "./backoff.ts";
+export {
+  DURATION_HINT,
+  type Duration,
+  type DurationUnit,
+  formatDuration,
+  parseDuration,
+  tryParseDuration,
+} from "./duration.ts";
+export { Listeners } from "./listeners.ts";
+export {
+  durationSchema,
+  functionSchema,
+  type OptionIssue,
+  OptionsError,
+  parseOptions,
+  showValue,
+} from "./options.ts";

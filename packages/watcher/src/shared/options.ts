@@ -1,0 +1,129 @@
+import { z } from "zod";
+import { DURATION_HINT, tryParseDuration } from "./duration.ts";
+
+/** One thing wrong with the options given to a constructor or method. */
+export interface OptionIssue {
+  /** Dotted path of the option, e.g. `"restart.maxRestarts"`; `""` for the whole argument. */
+  option: string;
+  /** What was given (absent for a missing option). */
+  value?: unknown;
+  /** What is allowed, in words. */
+  expected: string;
+}
+
+/**
+ * Thrown synchronously for bad input. The message names each option, what it was given and what
+ * is allowed; `issues` has the same in structured form. Nothing has been started when it is thrown.
+ */
+export class OptionsError extends TypeError {
+  override readonly name = "OptionsError";
+  constructor(
+    readonly context: string,
+    readonly issues: OptionIssue[],
+  ) {
+    super(`${context}: ${issues.map(describeIssue).join("; ")}`);
+  }
+}
+
+function describeIssue(issue: OptionIssue): string {
+  const where = issue.option === "" ? "value" : `option "${issue.option}"`;
+  const got = "value" in issue ? ` got ${showValue(issue.value)}` : " is missing";
+  return `${where}${got}: expected ${issue.expected}`;
+}
+
+/** A short, single-line rendering of any value for error messages. */
+export function showValue(value: unknown): string {
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  const text = Bun.inspect(value, { depth: 1, colors: false }).replace(/\s+/g, " ");
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): { found: boolean; value?: unknown } {
+  let current: unknown = input;
+  for (const key of path) {
+    if (current === null || typeof current !== "object" || !(key in current))
+      return { found: false };
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return { found: current !== undefined, value: current };
+}
+
+/**
+ * Validates `input` against `schema`, turning zod's issues into an `OptionsError` whose message a
+ * person can act on. `context` says whose options they are, e.g. `Watcher "disk"`.
+ */
+export function parseOptions<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  context: string,
+): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues: OptionIssue[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      const allowed = allowedKeys(schema, issue.path);
+      for (const key of issue.keys) {
+        issues.push({
+          option: [...issue.path, key].join("."),
+          value: valueAt(input, [...issue.path, key]).value,
+          expected: `no such option${allowed ? `; known options are ${allowed}` : ""}`,
+        });
+      }
+      continue;
+    }
+    const at = valueAt(input, issue.path);
+    const entry: OptionIssue = { option: issue.path.join("."), expected: expectedText(issue) };
+    if (at.found) entry.value = at.value;
+    issues.push(entry);
+  }
+  throw new OptionsError(context, issues);
+}
+
+function expectedText(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && !issue.message.startsWith("Invalid input"))
+    return issue.message;
+  if (issue.code === "invalid_type") return `${issue.expected}`;
+  if (issue.code === "invalid_value")
+    return `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  return issue.message;
+}
+
+function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string | undefined {
+  let current: unknown = schema;
+  for (const key of path) {
+    const shape = (current as { shape?: Record<PropertyKey, unknown> }).shape;
+    current = shape?.[key];
+    // Unwrap optional/default wrappers to reach a nested object.
+    while (current && typeof current === "object" && "unwrap" in current) {
+      current = (current as { unwrap(): unknown }).unwrap();
+    }
+  }
+  const shape = (current as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape).join(", ") : undefined;
+}
+
+/**
+ * Zod schema for a duration option: accepts milliseconds or a duration string, outputs
+ * milliseconds. `positive` rejects zero.
+ */
+export function durationSchema(options: { positive?: boolean } = {}) {
+  const expected = options.positive
+    ? `a duration greater than 0 (${DURATION_HINT})`
+    : `a duration (${DURATION_HINT})`;
+  return z.unknown().transform((value, ctx) => {
+    const ms = tryParseDuration(value);
+    if (ms === undefined || (options.positive && ms === 0)) {
+      ctx.addIssue({ code: "custom", message: expected });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** Zod schema for a function option (zod 4's `z.function()` is not a schema). */
+export function functionSchema<F extends (...args: never[]) => unknown>(what = "a function") {
+  return z.custom<F>((value) => typeof value === "function", { message: what });
+}

@@ -1,0 +1,138 @@
+import type { WorkerPool } from "./pool.ts";
+import type { Duration } from "./shared/duration.ts";
+import type { Watcher } from "./watcher.ts";
+
+/** What a poll function or stream factory is given. */
+export interface SourceContext {
+  /** Aborted when the poll times out or the watcher stops: pass it to `fetch`, timers, etc. */
+  signal: AbortSignal;
+}
+
+/** A poll function: returns (or resolves to) the current value. */
+export type PollFunction<T> = (context: SourceContext) => T | Promise<T>;
+
+/** What a stream factory may return. */
+export type StreamLike<T> = Iterable<T> | AsyncIterable<T> | ReadableStream<T>;
+
+/** A stream factory: returns an iterable, an async iterable or a `ReadableStream` (or a promise of one). */
+export type StreamFunction<T> = (context: SourceContext) => StreamLike<T> | Promise<StreamLike<T>>;
+
+/**
+ * A source that runs in a Bun Worker: the module is imported there and its export is called.
+ * Values come back by structured clone, so they must be plain data.
+ */
+export interface ModuleSource {
+  /** `new URL("./sensor.ts", import.meta.url)`, a `file:` URL, or an absolute path. */
+  module: URL | string;
+  /** Export to call; defaults to `"default"`. */
+  export?: string;
+  /** Structured-clonable arguments, passed before the `SourceContext`. */
+  args?: unknown[];
+}
+
+export type WatcherMode = "poll" | "stream";
+
+export type WatcherState =
+  | "idle"
+  | "running"
+  | "backoff"
+  | "stopping"
+  | "stopped"
+  | "failed"
+  | "ended";
+
+/** Where a watcher's source runs. */
+export type Isolation = "thread" | "shared-worker" | "dedicated-worker";
+
+interface CommonOptions<T, V> {
+  /** Retry after a failure with exponential backoff (default `true`); `false` ends the watcher. */
+  retry?: boolean;
+  /** First retry delay (default `"1s"`). */
+  initialBackoff?: Duration;
+  /** Largest retry delay (default `"30s"`). */
+  maxBackoff?: Duration;
+  /**
+   * Randomise retry delays: `true` for full jitter, or the fraction (0 to 1) of each delay that is
+   * random. Default off.
+   */
+  jitter?: boolean | number;
+  /**
+   * Only notify when the value changes. `true` compares structurally (`Bun.deepEquals`), or pass
+   * your own `(previous, next) => boolean` that says whether they are equal. Default off.
+   */
+  dedupe?: boolean | ((previous: V, next: V) => boolean);
+  /** Maps each value before dedupe and delivery. Runs on the main thread. */
+  transform?: (value: T) => V;
+  /** How long `stop()` waits for the loop to finish before killing it (default `"5s"`). */
+  stopTimeout?: Duration;
+  /**
+   * For module sources: `"shared"` (default) runs the source in a small pool of workers shared
+   * with other watchers; `"dedicated"` gives it a worker of its own.
+   */
+  worker?: "shared" | "dedicated";
+  /** For module sources: the pool to share (default: `WorkerPool.default`). */
+  pool?: WorkerPool;
+}
+
+export interface PollOptions<T, V = T> extends CommonOptions<T, V> {
+  /** The poll function, or a module source whose export is the poll function. */
+  poll: PollFunction<T> | ModuleSource;
+  stream?: never;
+  /** Time between polls (fixed rate); required. */
+  interval: Duration;
+  /** A poll that takes longer fails (and, in a worker, is killed if it is stuck). Default none. */
+  timeout?: Duration;
+}
+
+export interface StreamOptions<T, V = T> extends CommonOptions<T, V> {
+  /** The stream factory, or a module source whose export is the stream factory. */
+  stream: StreamFunction<T> | ModuleSource;
+  poll?: never;
+  interval?: never;
+  timeout?: never;
+}
+
+export type WatcherOptions<T, V = T> = PollOptions<T, V> | StreamOptions<T, V>;
+
+export type Subscriber<V> = (value: V, watcher: Watcher<unknown, V>) => unknown;
+
+/** Where an error came from. */
+export type ErrorPhase =
+  | "poll"
+  | "stream"
+  | "timeout"
+  | "load"
+  | "worker"
+  | "clone"
+  | "transform"
+  | "subscriber";
+
+export interface WatcherHealth {
+  name: string;
+  mode: WatcherMode;
+  state: WatcherState;
+  isolation: Isolation;
+  /** Source failures since construction (poll or stream errors, timeouts, worker deaths). */
+  errorCount: number;
+  /** Source failures since the last success; drives the backoff. */
+  consecutiveErrors: number;
+  /** Errors thrown by subscribers or `transform` (isolated; they do not count as failures). */
+  callbackErrors: number;
+  lastError: { message: string; phase: ErrorPhase; at: number } | null;
+  /** Epoch milliseconds of the last delivered value. */
+  lastValueAt: number | null;
+  /** Values delivered to subscribers. */
+  delivered: number;
+  /** Values dropped by `dedupe`. */
+  deduped: number;
+  /** Milliseconds since the current run started; 0 when not running. */
+  uptime: number;
+  subscribers: number;
+  /** Poll ticks skipped because the previous poll was still running. */
+  skippedTicks: number;
+  /** Times the source was restarted in a new worker because its worker died or was killed. */
+  workerRestarts: number;
+  lastWorkerRestart: { reason: string; at: number } | null;
+  /** Milliseconds until the next retry, while in `backoff`. */
+  nextRetryIn: number | null;
+}

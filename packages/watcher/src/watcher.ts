@@ -1,0 +1,453 @@
+import {
+  CloneError,
+  messageOf,
+  PollTimeoutError,
+  SourceLoadError,
+  WatcherError,
+  WorkerExitError,
+} from "./errors.ts";
+import { LocalPollSession, LocalStreamSession } from "./local-session.ts";
+import { resolveOptions, type WatcherConfig } from "./options.ts";
+import { WorkerPool } from "./pool.ts";
+import type { BadItem } from "./protocol.ts";
+import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
+import { Backoff } from "./shared/backoff.ts";
+
+import { Listeners } from "./shared/listeners.ts";
+import type {
+  ErrorPhase,
+  Isolation,
+  PollFunction,
+  StreamFunction,
+  Subscriber,
+  WatcherHealth,
+  WatcherMode,
+  WatcherOptions,
+  WatcherState,
+} from "./types.ts";
+import { WorkerSession } from "./worker-session.ts";
+
+/** Everything that belongs to one start(): callbacks from an older run see `closed` and do nothing. */
+interface Run {
+  closed: boolean;
+  session: PollSession | StreamSession;
+  pool: WorkerPool | undefined;
+  timer: Timer | undefined;
+  /** Poll mode: when tick 0 was due, and the last tick polled. */
+  anchor: number;
+  tick: number;
+  retryAt: number | undefined;
+}
+
+/**
+ * A background loop that polls a function on an interval or follows a stream, and hands each value
+ * to its subscribers. Sources given as `{ module }` run in a Bun Worker and can be killed when
+ * they hang; sources given as functions run on the calling thread.
+ *
+ * ```ts
+ * const w = new Watcher("hdmi-status", { poll: readHdmiStatus, interval: "2s", dedupe: true });
+ * w.subscribe((value) => console.log(value));
+ * w.start();
+ * await w.stop();
+ * ```
+ */
+export class Watcher<T = unknown, V = T> {
+  readonly name: string;
+  readonly mode: WatcherMode;
+  readonly #config: WatcherConfig;
+  #state: WatcherState = "idle";
+  #run: Run | undefined;
+  #stopping: Promise<void> | undefined;
+  #closing: Promise<void> = Promise.resolve();
+  #startAfterStop = false;
+  #backoff: Backoff;
+  #values: Listeners<[V, Watcher<T, V>]>;
+  #errors: Listeners<[WatcherError, Watcher<T, V>]>;
+  #states: Listeners<[WatcherState, WatcherState, Watcher<T, V>]>;
+  #hasLast = false;
+  #last: V | undefined;
+  #lastValueAt: number | null = null;
+  #startedAt: number | null = null;
+  #errorCount = 0;
+  #consecutive = 0;
+  #callbackErrors = 0;
+  #lastError: WatcherHealth["lastError"] = null;
+  #delivered = 0;
+  #deduped = 0;
+  #skipped = 0;
+  #workerRestarts = 0;
+  #lastWorkerRestart: WatcherHealth["lastWorkerRestart"] = null;
+
+  /** @throws {OptionsError} when an option is missing, unknown or out of range; nothing is started. */
+  constructor(name: string, options: WatcherOptions<T, V>) {
+    this.#config = resolveOptions(name, options as WatcherOptions<unknown, unknown>);
+    this.name = name;
+    this.mode = this.#config.mode;
+    this.#backoff = new Backoff({
+      initial: this.#config.initialBackoff,
+      max: this.#config.maxBackoff,
+      jitter: this.#config.jitter,
+    });
+    const callbackError = (phase: ErrorPhase) => (error: unknown) => {
+      this.#callbackErrors++;
+      this.#report(
+        new WatcherError(name, phase, `${phase} threw: ${messageOf(error)}`, { cause: error }),
+      );
+    };
+    this.#values = new Listeners(callbackError("subscriber"));
+    this.#errors = new Listeners((error) =>
+      console.error(`[specter] onError listener of watcher "${name}" threw:`, error),
+    );
+    this.#states = new Listeners(callbackError("subscriber"));
+  }
+
+  get state(): WatcherState {
+    return this.#state;
+  }
+
+  /** True while the loop runs (state `running` or `backoff`). */
+  get running(): boolean {
+    return this.#state === "running" || this.#state === "backoff";
+  }
+
+  /** The last value delivered to subscribers (after `transform`), or `undefined`. */
+  get lastValue(): V | undefined {
+    return this.#last;
+  }
+
+  /** Calls `fn(value, watcher)` for every delivered value; returns a function that unsubscribes. */
+  subscribe(fn: Subscriber<V>): () => void {
+    return this.#values.add(fn as (value: V, watcher: Watcher<T, V>) => unknown);
+  }
+
+  /**
+   * Calls `fn(error, watcher)` for every error: source failures, timeouts, worker deaths and
+   * callbacks that threw. Without any `onError` listener errors are written to `console.error`.
+   */
+  onError(fn: (error: WatcherError, watcher: Watcher<T, V>) => unknown): () => void {
+    return this.#errors.add(fn);
+  }
+
+  /** Calls `fn(state, previous, watcher)` on every state change. */
+  onState(
+    fn: (state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>) => unknown,
+  ): () => void {
+    return this.#states.add(fn);
+  }
+
+  /** Starts the loop; does nothing if it runs. Returns the watcher. Poll mode polls at once. */
+  start(): this {
+    if (this.#stopping) {
+      this.#startAfterStop = true;
+      return this;
+    }
+    if (this.#run) return this;
+    const run: Run = {
+      closed: false,
+      session: undefined as unknown as PollSession,
+      pool: undefined,
+      timer: undefined,
+      anchor: 0,
+      tick: 0,
+      retryAt: undefined,
+    };
+    run.session = this.#openSession(run);
+    this.#run = run;
+    this.#startedAt = Date.now();
+    this.#backoff.reset();
+    this.#consecutive = 0;
+    this.#setState("running");
+    queueMicrotask(() => {
+      if (run.closed) return;
+      if (this.mode === "poll") this.#beginPolling(run);
+      else (run.session as StreamSession).start();
+    });
+    return this;
+  }
+
+  /**
+   * Stops the loop: signals the source, waits up to `stopTimeout` for it to finish, then kills
+   * its worker (or abandons a function source). Idempotent; concurrent calls share one promise.
+   */
+  stop(): Promise<void> {
+    this.#startAfterStop = false;
+    if (this.#stopping) return this.#stopping;
+    const run = this.#run;
+    if (!run) return this.#closing;
+    this.#stopping = this.#stop(run);
+    return this.#stopping;
+  }
+
+  /** Same as `stop()`; the name a lifecycle owner looks for. */
+  teardown(): Promise<void> {
+    return this.stop();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  health(): WatcherHealth {
+    const run = this.#run;
+    return {
+      name: this.name,
+      mode: this.mode,
+      state: this.#state,
+      isolation: this.#isolation(),
+      errorCount: this.#errorCount,
+      consecutiveErrors: this.#consecutive,
+      callbackErrors: this.#callbackErrors,
+      lastError: this.#lastError,
+      lastValueAt: this.#lastValueAt,
+      delivered: this.#delivered,
+      deduped: this.#deduped,
+      uptime: this.#startedAt === null ? 0 : Date.now() - this.#startedAt,
+      subscribers: this.#values.size,
+      skippedTicks: this.#skipped,
+      workerRestarts: this.#workerRestarts,
+      lastWorkerRestart: this.#lastWorkerRestart,
+      nextRetryIn:
+        run?.retryAt === undefined
+          ? null
+          : Math.max(0, Math.round(run.retryAt - performance.now())),
+    };
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------
+
+  #isolation(): Isolation {
+    if (this.#config.source.kind === "function") return "thread";
+    return this.#config.worker === "dedicated" ? "dedicated-worker" : "shared-worker";
+  }
+
+  #openSession(run: Run): PollSession | StreamSession {
+    const { source, mode } = this.#config;
+    const sink = mode === "stream" ? this.#sink(run) : undefined;
+    if (source.kind === "function") {
+      return sink
+        ? new LocalStreamSession(source.fn as StreamFunction<unknown>, sink)
+        : new LocalPollSession(source.fn as PollFunction<unknown>);
+    }
+    const dedicated = this.#config.worker === "dedicated";
+    run.pool = dedicated ? new WorkerPool({ size: 1 }) : (this.#config.pool ?? WorkerPool.default);
+    const events: SessionEvents = {
+      restarted: (reason) => {
+        if (run.closed) return;
+        this.#workerRestarts++;
+        this.#lastWorkerRestart = { reason, at: Date.now() };
+      },
+    };
+    const spec = {
+      mode,
+      url: source.module.url,
+      export: source.module.export,
+      args: source.module.args,
+    };
+    return new WorkerSession(this.name, spec, run.pool, this.#isolation(), events, sink);
+  }
+
+  #sink(run: Run): StreamSink {
+    return {
+      item: (value) => {
+        if (run.closed) return;
+        this.#succeeded();
+        this.#deliver(value);
+      },
+      items: (values, bad) => {
+        if (run.closed) return;
+        this.#succeeded();
+        if (bad) return this.#deliverWithBad(run, values, bad);
+        for (let i = 0; i < values.length && !run.closed; i++) this.#deliver(values[i]);
+      },
+      end: (error) => {
+        if (run.closed) return;
+        if (error) this.#failed(run, error);
+        else if (!this.#config.retry) this.#finish(run, "ended");
+        else this.#retryLater(run);
+      },
+    };
+  }
+
+  #deliverWithBad(run: Run, values: unknown[], bad: BadItem[]): void {
+    const badAt = new Map(bad.map((b) => [b.index, b.error.message]));
+    for (let i = 0; i < values.length && !run.closed; i++) {
+      const reason = badAt.get(i);
+      if (reason === undefined) this.#deliver(values[i]);
+      else
+        this.#report(
+          new WatcherError(
+            this.name,
+            "clone",
+            `a stream item cannot leave the worker and was skipped: ${reason}`,
+          ),
+        );
+    }
+  }
+
+  // ---- poll loop --------------------------------------------------------------------------
+
+  #beginPolling(run: Run): void {
+    run.anchor = performance.now();
+    run.tick = 0;
+    this.#poll(run);
+  }
+
+  #poll(run: Run): void {
+    if (run.closed) return;
+    run.timer = undefined;
+    run.retryAt = undefined;
+    this.#setState("running");
+    (run.session as PollSession).call(this.#config.timeout).then(
+      (value) => {
+        if (run.closed) return; // a late result of an abandoned poll is never delivered
+        this.#succeeded();
+        this.#deliver(value);
+        if (!run.closed) this.#scheduleTick(run);
+      },
+      (error) => {
+        if (!run.closed) this.#failed(run, error);
+      },
+    );
+  }
+
+  /** Fixed rate: the next tick is due at anchor + k * interval; ticks that passed during the poll are skipped. */
+  #scheduleTick(run: Run): void {
+    const interval = this.#config.interval;
+    const now = performance.now();
+    const next = Math.max(run.tick + 1, Math.floor((now - run.anchor) / interval) + 1);
+    this.#skipped += next - run.tick - 1;
+    run.tick = next;
+    run.timer = setTimeout(() => this.#poll(run), run.anchor + next * interval - now);
+  }
+
+  // ---- outcomes ---------------------------------------------------------------------------
+
+  #succeeded(): void {
+    if (this.#consecutive !== 0 || this.#backoff.attempt !== 0) {
+      this.#consecutive = 0;
+      this.#backoff.reset();
+    }
+  }
+
+  #failed(run: Run, error: Error): void {
+    const phase = phaseOf(error, this.mode);
+    this.#errorCount++;
+    this.#consecutive++;
+    this.#report(
+      new WatcherError(this.name, phase, describeFailure(phase, error), { cause: error }),
+    );
+    if (run.closed) return;
+    if (phase === "load" || !this.#config.retry) this.#finish(run, "failed");
+    else this.#retryLater(run);
+  }
+
+  #retryLater(run: Run): void {
+    const delay = this.#backoff.next();
+    run.retryAt = performance.now() + delay;
+    this.#setState("backoff");
+    run.timer = setTimeout(() => {
+      if (run.closed) return;
+      if (this.mode === "poll") return this.#beginPolling(run);
+      run.retryAt = undefined;
+      this.#setState("running");
+      (run.session as StreamSession).start();
+    }, delay);
+  }
+
+  /** The loop ended by itself (`failed` or `ended`): release the source without waiting. */
+  #finish(run: Run, state: "failed" | "ended"): void {
+    this.#release(run);
+    this.#closing = run.session.close(this.#config.stopTimeout);
+    this.#setState(state);
+  }
+
+  #release(run: Run): void {
+    run.closed = true;
+    clearTimeout(run.timer);
+    run.retryAt = undefined;
+    if (this.#run === run) this.#run = undefined;
+    this.#startedAt = null;
+  }
+
+  async #stop(run: Run): Promise<void> {
+    this.#release(run);
+    this.#setState("stopping");
+    try {
+      await run.session.close(this.#config.stopTimeout);
+    } finally {
+      this.#stopping = undefined;
+      this.#setState("stopped");
+      if (this.#startAfterStop) {
+        this.#startAfterStop = false;
+        this.start();
+      }
+    }
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------
+
+  #deliver(raw: unknown): void {
+    let value = raw as V;
+    const { transform, dedupe } = this.#config;
+    if (transform) {
+      try {
+        value = transform(raw) as V;
+      } catch (error) {
+        this.#callbackErrors++;
+        this.#report(
+          new WatcherError(this.name, "transform", `transform threw: ${messageOf(error)}`, {
+            cause: error,
+          }),
+        );
+        return;
+      }
+    }
+    if (dedupe && this.#hasLast && dedupe(this.#last, value)) {
+      this.#deduped++;
+      return;
+    }
+    this.#last = value;
+    this.#hasLast = true;
+    this.#delivered++;
+    this.#lastValueAt = Date.now();
+    this.#values.emit(value, this);
+  }
+
+  #report(error: WatcherError): void {
+    this.#lastError = { message: error.message, phase: error.phase, at: Date.now() };
+    if (this.#errors.size === 0) console.error(`[specter] ${error.message}`);
+    else this.#errors.emit(error, this);
+  }
+
+  #setState(state: WatcherState): void {
+    const previous = this.#state;
+    if (previous === state) return;
+    this.#state = state;
+    this.#states.emit(state, previous, this);
+  }
+}
+
+function phaseOf(error: Error, mode: WatcherMode): ErrorPhase {
+  if (error instanceof PollTimeoutError) return "timeout";
+  if (error instanceof WorkerExitError) return "worker";
+  if (error instanceof SourceLoadError) return "load";
+  if (error instanceof CloneError) return "clone";
+  return mode;
+}
+
+function describeFailure(phase: ErrorPhase, error: Error): string {
+  switch (phase) {
+    case "timeout":
+      return error.message;
+    case "load":
+      return `cannot load the source: ${error.message}`;
+    case "worker":
+      return error.message;
+    case "clone":
+      return `${error.message} (return plain data: no functions, class instances or sockets)`;
+    case "stream":
+      return `stream failed: ${error.message}`;
+    default:
+      return `poll failed: ${error.message}`;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The program inside a source worker. It hosts many sessions (one per watcher): it imports each
+ * session's module, runs polls on request and pumps streams back in batches. Internal.
+ */
+import {
+  BATCH_SIZE,
+  BATCH_WINDOW,
+  type BadItem,
+  BUSY_CALLING,
+  BUSY_LOADING,
+  type FromWorker,
+  type SourceSpec,
+  serializeError,
+  type ToWorker,
+} from "./protocol.ts";
+import { type PumpSink, pump } from "./pump.ts";
+import type { StreamLike } from "./types.ts";
+
+declare const self: Worker;
+
+type SourceFn = (...args: unknown[]) => unknown;
+
+interface Session {
+  id: number;
+  spec: SourceSpec;
+  fn: Promise<SourceFn | undefined>;
+  calls: Map<number, { controller: AbortController; done: Promise<void> }>;
+  stream: StreamRun | undefined;
+}
+
+let busy: Int32Array<ArrayBufferLike> = new Int32Array(2);
+const sessions = new Map<number, Session>();
+
+const send = (message: FromWorker) => self.postMessage(message);
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  switch (message.t) {
+    case "init":
+      busy = new Int32Array(message.busy);
+      return;
+    case "open":
+      open(message.id, message.spec);
+      return;
+    case "call":
+      call(message.id, message.call);
+      return;
+    case "cancel":
+      sessions
+        .get(message.id)
+        ?.calls.get(message.call)
+        ?.controller.abort(new Error("poll timed out"));
+      return;
+    case "stream":
+      startStream(message.id);
+      return;
+    case "ack":
+      sessions.get(message.id)?.stream?.ack();
+      return;
+    case "close":
+      close(message.id);
+      return;
+    case "ping":
+      send({ t: "pong", n: message.n });
+  }
+};
+
+function open(id: number, spec: SourceSpec): void {
+  const fn = load(id, spec).catch((error) => {
+    send({ t: "load-error", id, error: serializeError(error) });
+    return undefined;
+  });
+  sessions.set(id, { id, spec, fn, calls: new Map(), stream: undefined });
+}
+
+async function load(id: number, spec: SourceSpec): Promise<SourceFn> {
+  Atomics.store(busy, BUSY_LOADING, id);
+  let module: Record<string, unknown>;
+  try {
+    module = await import(spec.url);
+  } finally {
+    if (Atomics.load(busy, BUSY_LOADING) === id) Atomics.store(busy, BUSY_LOADING, 0);
+  }
+  const fn = module[spec.export];
+  if (typeof fn !== "function") {
+    const found = Object.keys(module).join(", ") || "none";
+    throw new Error(
+      `export "${spec.export}" of ${spec.url} is ${fn === undefined ? "missing" : `a ${typeof fn}, not a function`} (exports: ${found})`,
+    );
+  }
+  return fn as SourceFn;
+}
+
+function runUser<T>(id: number, fn: () => T): T {
+  Atomics.store(busy, BUSY_CALLING, id);
+  try {
+    return fn();
+  } finally {
+    Atomics.store(busy, BUSY_CALLING, 0);
+  }
+}
+
+function call(id: number, callId: number): void {
+  const session = sessions.get(id);
+  if (!session) return;
+  const controller = new AbortController();
+  session.calls.set(callId, { controller, done: runCall(session, callId, controller) });
+}
+
+async function runCall(
+  session: Session,
+  callId: number,
+  controller: AbortController,
+): Promise<void> {
+  const id = session.id;
+  try {
+    const fn = await session.fn;
+    if (!fn || controller.signal.aborted) return;
+    const value = await runUser(id, () => fn(...session.spec.args, { signal: controller.signal }));
+    if (!sessions.has(id)) return;
+    try {
+      send({ t: "value", id, call: callId, value });
+    } catch (error) {
+      send({ t: "fail", id, call: callId, error: serializeError(error), clone: true });
+    }
+  } catch (error) {
+    if (sessions.has(id))
+      send({ t: "fail", id, call: callId, error: serializeError(error), clone: false });
+  } finally {
+    session.calls.delete(callId);
+  }
+}
+
+/** Batches items for the main thread; at most BATCH_WINDOW batches unacknowledged. */
+class StreamRun implements PumpSink<unknown> {
+  closed = false;
+  readonly controller = new AbortController();
+  done: Promise<void> = Promise.resolve();
+  #batch: unknown[] = [];
+  #credits = BATCH_WINDOW;
+  #waiter: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  constructor(readonly id: number) {}
+
+  push(item: unknown): boolean {
+    this.#batch.push(item);
+    return this.#batch.length >= BATCH_SIZE;
+  }
+
+  flush(): void | Promise<void> {
+    if (this.closed || this.#batch.length === 0) return;
+    if (this.#credits === 0) {
+      if (!this.#waiter) {
+        const { promise, resolve } = Promise.withResolvers<void>();
+        this.#waiter = { promise, resolve };
+      }
+      return this.#waiter.promise;
+    }
+    this.#send();
+  }
+
+  ack(): void {
+    this.#credits++;
+    const waiter = this.#waiter;
+    if (!waiter) return;
+    this.#waiter = undefined;
+    if (!this.closed) this.#send();
+    waiter.resolve();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.controller.abort(new Error("watcher stopped"));
+    this.#waiter?.resolve();
+  }
+
+  #send(): void {
+    const items = this.#batch;
+    this.#batch = [];
+    this.#credits--;
+    try {
+      send({ t: "items", id: this.id, items });
+    } catch {
+      send({ t: "items", id: this.id, ...splitUncloneable(items) });
+    }
+  }
+}
+
+/** Replaces items that cannot be cloned by `undefined` and lists them, so the rest still arrive. */
+function splitUncloneable(items: unknown[]): { items: unknown[]; bad: BadItem[] } {
+  const bad: BadItem[] = [];
+  const kept = items.map((item, index) => {
+    try {
+      structuredClone(item);
+      return item;
+    } catch (error) {
+      bad.push({ index, error: serializeError(error) });
+      return undefined;
+    }
+  });
+  return { items: kept, bad };
+}
+
+function startStream(id: number): void {
+  const session = sessions.get(id);
+  if (!session || session.stream) return;
+  const run = new StreamRun(id);
+  session.stream = run;
+  const control = {
+    get closed() {
+      return run.closed;
+    },
+    busy: (on: boolean) => Atomics.store(busy, BUSY_CALLING, on ? id : 0),
+  };
+  run.done = (async () => {
+    let error: unknown;
+    try {
+      const fn = await session.fn;
+      if (!fn || run.closed) return;
+      const source = await runUser(id, () =>
+        fn(...session.spec.args, { signal: run.controller.signal }),
+      );
+      if (run.closed) return;
+      await pump(source as StreamLike<unknown>, run, control);
+    } catch (caught) {
+      error = caught;
+    } finally {
+      if (session.stream === run) session.stream = undefined;
+    }
+    if (run.closed) return;
+    send(error === undefined ? { t: "end", id } : { t: "end", id, error: serializeError(error) });
+  })();
+}
+
+async function close(id: number): Promise<void> {
+  const session = sessions.get(id);
+  if (!session) {
+    send({ t: "closed", id });
+    return;
+  }
+  sessions.delete(id);
+  const stream = session.stream;
+  stream?.close();
+  const calls = [...session.calls.values()];
+  for (const { controller } of calls) controller.abort(new Error("watcher stopped"));
+  await Promise.all([stream?.done, ...calls.map((c) => c.done)]);
+  send({ t: "closed", id });
+}
