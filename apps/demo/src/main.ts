@@ -1,7 +1,10 @@
 // Placeholder until the demo issue: shows one watcher working, then exits.
 import { Watcher } from "@specter/watcher";
 
-const watcher = new Watcher("clock", { poll: () => new Date().toISOString().slice(11, 19), interval: "1s" });
+const watcher = new Watcher("clock", {
+  poll: () => new Date().toISOString().slice(11, 19),
+  interval: "1s",
+});
 watcher.subscribe((time) => console.log(`[demo] ${time}`));
 watcher.start();
 await Bun.sleep(3_000);

@@ -20,3 +20,4 @@ export {
   parseOptions,
   showValue,
 } from "./options.ts";
+export { settlesWithin } from "./timing.ts";
