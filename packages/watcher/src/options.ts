@@ -39,6 +39,8 @@ export interface WatcherConfig {
 const MODULE_HINT =
   'a function, or a module source { module: new URL("./source.ts", import.meta.url), export?: string, args?: unknown[] }';
 
+const JITTER = { error: "true, false, or a number from 0 to 1" };
+
 const moduleSourceSchema = z.strictObject({
   module: z.union([z.instanceof(URL), z.string().min(1)], {
     error:
@@ -59,11 +61,7 @@ const schema = z
     retry: z.boolean({ error: "true or false" }).default(true),
     initialBackoff: durationSchema({ positive: true }).default(1_000),
     maxBackoff: durationSchema({ positive: true }).default(30_000),
-    jitter: z
-      .union([z.boolean(), z.number().min(0).max(1)], {
-        error: "true, false, or a number from 0 to 1",
-      })
-      .default(false),
+    jitter: z.union([z.boolean(), z.number().min(0, JITTER).max(1, JITTER)], JITTER).default(false),
     dedupe: z
       .union([z.boolean(), functionSchema()], {
         error: "true, false, or a function (previous, next) => boolean",
@@ -99,14 +97,14 @@ const schema = z
         message: 'a duration such as "2s": poll mode needs an interval',
       });
     }
-    if (o.stream !== undefined && o.interval !== undefined) {
+    if (o.stream !== undefined && o.poll === undefined && o.interval !== undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["interval"],
         message: 'no interval: "interval" is for poll mode',
       });
     }
-    if (o.stream !== undefined && o.timeout !== undefined) {
+    if (o.stream !== undefined && o.poll === undefined && o.timeout !== undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["timeout"],

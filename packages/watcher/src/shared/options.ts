@@ -95,14 +95,22 @@ function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string | undefined
   let current: unknown = schema;
   for (const key of path) {
     const shape = (current as { shape?: Record<PropertyKey, unknown> }).shape;
-    current = shape?.[key];
-    // Unwrap optional/default wrappers to reach a nested object.
-    while (current && typeof current === "object" && "unwrap" in current) {
-      current = (current as { unwrap(): unknown }).unwrap();
-    }
+    current = unwrapToObject(shape?.[key]);
   }
   const shape = (current as { shape?: Record<string, unknown> } | undefined)?.shape;
   return shape ? Object.keys(shape).join(", ") : undefined;
+}
+
+/** Unwraps optional/default wrappers and picks the object member of a union, to list its keys. */
+function unwrapToObject(schema: unknown): unknown {
+  let current = schema;
+  while (current && typeof current === "object" && "unwrap" in current) {
+    current = (current as { unwrap(): unknown }).unwrap();
+  }
+  const options = (current as { options?: unknown[] } | undefined)?.options;
+  return Array.isArray(options)
+    ? options.find((o) => o && typeof o === "object" && "shape" in o)
+    : current;
 }
 
 /**
