@@ -60,7 +60,7 @@ const schema = z
     timeout: durationSchema({ positive: true }).optional(),
     retry: z.boolean({ error: "true or false" }).default(true),
     initialBackoff: durationSchema({ positive: true }).default(1_000),
-    maxBackoff: durationSchema({ positive: true }).default(30_000),
+    maxBackoff: durationSchema({ positive: true }).optional(),
     jitter: z.union([z.boolean(), z.number().min(0, JITTER).max(1, JITTER)], JITTER).default(false),
     dedupe: z
       .union([z.boolean(), functionSchema()], {
@@ -111,7 +111,7 @@ const schema = z
         message: 'no timeout: "timeout" limits each poll, in poll mode',
       });
     }
-    if (o.maxBackoff < o.initialBackoff) {
+    if (o.maxBackoff !== undefined && o.maxBackoff < o.initialBackoff) {
       ctx.addIssue({
         code: "custom",
         path: ["maxBackoff"],
@@ -145,7 +145,8 @@ export function resolveOptions(
     timeout: o.timeout,
     retry: o.retry,
     initialBackoff: o.initialBackoff,
-    maxBackoff: o.maxBackoff,
+    // Unset, it is 30 s, or initialBackoff when that is longer.
+    maxBackoff: o.maxBackoff ?? Math.max(30_000, o.initialBackoff),
     jitter: o.jitter === true ? 1 : o.jitter === false ? 0 : o.jitter,
     dedupe:
       o.dedupe === true

@@ -46,10 +46,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       call(message.id, message.call);
       return;
     case "cancel":
-      sessions
-        .get(message.id)
-        ?.calls.get(message.call)
-        ?.controller.abort(new Error("poll timed out"));
+      cancel(message.id, message.call);
       return;
     case "stream":
       startStream(message.id);
@@ -127,8 +124,15 @@ async function runCall(
     if (sessions.has(id))
       send({ t: "fail", id, call: callId, error: serializeError(error), clone: false });
   } finally {
-    session.calls.delete(callId);
+    if (session.calls.get(callId)?.controller === controller) session.calls.delete(callId);
   }
+}
+
+/** The main thread gave up on this call (timeout): abort it and stop tracking it, so close() does not wait on it. */
+function cancel(id: number, callId: number): void {
+  const calls = sessions.get(id)?.calls;
+  calls?.get(callId)?.controller.abort(new Error("poll timed out"));
+  calls?.delete(callId);
 }
 
 /** Batches items for the main thread; at most BATCH_WINDOW batches unacknowledged. */
@@ -166,6 +170,11 @@ class StreamRun implements PumpSink<unknown> {
     this.#waiter = undefined;
     if (!this.closed) this.#send();
     waiter.resolve();
+  }
+
+  /** Sends what is left regardless of credits: the stream is over. */
+  drain(): void {
+    if (!this.closed && this.#batch.length > 0) this.#send();
   }
 
   close(): void {
@@ -228,6 +237,7 @@ function startStream(id: number): void {
       if (session.stream === run) session.stream = undefined;
     }
     if (run.closed) return;
+    run.drain();
     send(error === undefined ? { t: "end", id } : { t: "end", id, error: serializeError(error) });
   })();
 }
