@@ -53,7 +53,8 @@ async function watcherStream(kind: "worker" | "function", count: number): Promis
   await ended;
   const seconds = (performance.now() - t0) / 1000;
   await w.stop();
-  if (received !== count || sum !== (count * (count - 1)) / 2) throw new Error(`${kind} stream lost or reordered items`);
+  if (received !== count || sum !== (count * (count - 1)) / 2)
+    throw new Error(`${kind} stream lost or reordered items`);
   return count / seconds;
 }
 
@@ -100,7 +101,8 @@ async function pollers(kind: "worker" | "function") {
   const lateness: number[] = [];
   for (const times of arrivals) {
     let base = Number.POSITIVE_INFINITY;
-    for (let k = 1; k < POLL_SECONDS; k++) base = Math.min(base, (times[k] ?? Number.POSITIVE_INFINITY) - k * 1000);
+    for (let k = 1; k < POLL_SECONDS; k++)
+      base = Math.min(base, (times[k] ?? Number.POSITIVE_INFINITY) - k * 1000);
     for (let k = 1; k < POLL_SECONDS; k++) {
       const at = times[k];
       if (at === undefined) continue;
@@ -147,10 +149,26 @@ const stream = {
 const fmt = (n: number) => `${(n / 1e6).toFixed(2)} M/s`;
 console.log("stream items/s to one subscriber");
 console.table([
-  { source: "raw postMessage, one item per message (baseline)", rate: fmt(rawSingle), ratio: "1.00x" },
-  { source: "raw postMessage, 4096 per message (ceiling)", rate: fmt(rawBatched), ratio: `${(rawBatched / rawSingle).toFixed(2)}x` },
-  { source: "Watcher, module source in a Worker", rate: fmt(workerStream), ratio: `${(workerStream / rawSingle).toFixed(2)}x` },
-  { source: "Watcher, function source (main thread)", rate: fmt(functionStream), ratio: `${(functionStream / rawSingle).toFixed(2)}x` },
+  {
+    source: "raw postMessage, one item per message (baseline)",
+    rate: fmt(rawSingle),
+    ratio: "1.00x",
+  },
+  {
+    source: "raw postMessage, 4096 per message (ceiling)",
+    rate: fmt(rawBatched),
+    ratio: `${(rawBatched / rawSingle).toFixed(2)}x`,
+  },
+  {
+    source: "Watcher, module source in a Worker",
+    rate: fmt(workerStream),
+    ratio: `${(workerStream / rawSingle).toFixed(2)}x`,
+  },
+  {
+    source: "Watcher, function source (main thread)",
+    rate: fmt(functionStream),
+    ratio: `${(functionStream / rawSingle).toFixed(2)}x`,
+  },
 ]);
 
 const functionPollers = await pollers("function");
