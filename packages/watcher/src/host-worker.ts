@@ -1,5 +1,5 @@
 /** One Bun Worker hosting many sessions, with hang detection. Internal; see `WorkerPool`. */
-import { BUSY_CALLING, BUSY_LOADING, type FromWorker, type ToWorker } from "./protocol.ts";
+import { BUSY_CALLING, BUSY_LOADING, type FromWorker, Outbox, type ToWorker } from "./protocol.ts";
 import { settlesWithin } from "./shared/timing.ts";
 import type { WorkerSession } from "./worker-session.ts";
 
@@ -24,6 +24,7 @@ export class HostWorker {
   #pings = new Map<number, () => void>();
   #nextPing = 1;
   #gone = false;
+  #outbox: Outbox<ToWorker>;
 
   constructor(private readonly onDeath: (host: HostWorker, death: WorkerDeath) => void) {
     this.#worker = new Worker(ENTRY);
@@ -36,14 +37,8 @@ export class HostWorker {
     this.#worker.addEventListener("error", () => {
       // The worker's entry never throws; an error here is followed by "close", handled there.
     });
-    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => {
-      const message = event.data;
-      if (message.t === "pong") {
-        this.#pings.get(message.n)?.();
-        return;
-      }
-      this.sessions.get(message.id)?.receive(message);
-    };
+    this.#outbox = new Outbox((message) => this.#worker.postMessage(message));
+    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
     this.post({ t: "init", busy: this.#busy.buffer as SharedArrayBuffer });
   }
 
@@ -52,13 +47,24 @@ export class HostWorker {
   }
 
   post(message: ToWorker): void {
-    if (!this.#gone) this.#worker.postMessage(message);
+    if (!this.#gone) this.#outbox.push(message);
+  }
+
+  #receive(message: FromWorker): void {
+    if (message.t === "batch") {
+      for (const m of message.messages) this.#receive(m);
+    } else if (message.t === "pong") {
+      this.#pings.get(message.n)?.();
+    } else {
+      this.sessions.get(message.id)?.receive(message);
+    }
   }
 
   /** Ends the worker (it has no sessions left, or the pool is closing); resolves once it is gone. */
   terminate(): Promise<void> {
     if (!this.#gone) {
       this.#gone = true;
+      this.#outbox.clear();
       this.#worker.terminate();
     }
     return this.exited;
@@ -95,6 +101,7 @@ export class HostWorker {
 
   #kill(death: WorkerDeath): void {
     this.#gone = true;
+    this.#outbox.clear();
     this.#worker.terminate();
     this.onDeath(this, death);
   }

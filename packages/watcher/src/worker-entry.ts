@@ -9,6 +9,7 @@ import {
   BUSY_CALLING,
   BUSY_LOADING,
   type FromWorker,
+  Outbox,
   type SourceSpec,
   serializeError,
   type ToWorker,
@@ -31,11 +32,31 @@ interface Session {
 let busy: Int32Array<ArrayBufferLike> = new Int32Array(2);
 const sessions = new Map<number, Session>();
 
-const send = (message: FromWorker) => self.postMessage(message);
+const outbox = new Outbox<FromWorker>((message) => self.postMessage(message), rescue);
+const send = (message: FromWorker) => outbox.push(message);
 
-self.onmessage = (event: MessageEvent<ToWorker>) => {
-  const message = event.data;
+/** A value or items that cannot be cloned become a clone failure, or a batch without them. */
+function rescue(message: FromWorker, error: unknown): FromWorker | undefined {
+  if (message.t === "value")
+    return {
+      t: "fail",
+      id: message.id,
+      call: message.call,
+      error: serializeError(error),
+      clone: true,
+    };
+  if (message.t === "items")
+    return { t: "items", id: message.id, ...splitUncloneable(message.items) };
+  return undefined;
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => handle(event.data);
+
+function handle(message: ToWorker): void {
   switch (message.t) {
+    case "batch":
+      for (const m of message.messages) handle(m);
+      return;
     case "init":
       busy = new Int32Array(message.busy);
       return;
@@ -60,7 +81,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case "ping":
       send({ t: "pong", n: message.n });
   }
-};
+}
 
 function open(id: number, spec: SourceSpec): void {
   const fn = load(id, spec).catch((error) => {
@@ -114,12 +135,7 @@ async function runCall(
     const fn = await session.fn;
     if (!fn || controller.signal.aborted) return;
     const value = await runUser(id, () => fn(...session.spec.args, { signal: controller.signal }));
-    if (!sessions.has(id)) return;
-    try {
-      send({ t: "value", id, call: callId, value });
-    } catch (error) {
-      send({ t: "fail", id, call: callId, error: serializeError(error), clone: true });
-    }
+    if (sessions.has(id)) send({ t: "value", id, call: callId, value });
   } catch (error) {
     if (sessions.has(id))
       send({ t: "fail", id, call: callId, error: serializeError(error), clone: false });
@@ -187,11 +203,7 @@ class StreamRun implements PumpSink<unknown> {
     const items = this.#batch;
     this.#batch = [];
     this.#credits--;
-    try {
-      send({ t: "items", id: this.id, items });
-    } catch {
-      send({ t: "items", id: this.id, ...splitUncloneable(items) });
-    }
+    send({ t: "items", id: this.id, items });
   }
 }
 

@@ -144,15 +144,15 @@ describe("module sources in workers", () => {
 
   test("stop() waits up to stopTimeout for a running poll, then abandons it if the worker still answers", async () => {
     const pool = new WorkerPool({ size: 1 });
+    const started = new Int32Array(new SharedArrayBuffer(4));
     const w = make("lazy-stop", {
-      poll: source("hangAsync"),
+      poll: source("hangAsyncAndSay", [started]),
       interval: "1h",
       stopTimeout: "40ms",
       pool,
     });
     w.start();
-    // The call is posted when the session attaches; the worker sees it before the close.
-    await waitFor(() => pool.stats().sessions === 1);
+    await waitFor(() => Atomics.load(started, 0) === 1);
     const t0 = performance.now();
     await w.stop();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
