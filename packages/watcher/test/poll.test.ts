@@ -192,6 +192,26 @@ describe("poll mode with a function source", () => {
     expect(health.lastError?.message).toContain("poll failed");
   });
 
+  test("jitter randomises each delay within its fraction of the nominal delay", async () => {
+    const w = make("jittery", {
+      poll: () => {
+        throw new Error("down");
+      },
+      interval: "1h",
+      initialBackoff: "40ms",
+      maxBackoff: "40ms",
+      jitter: 0.5,
+    });
+    const r = record(w);
+    w.start();
+    await waitFor(() => r.delays.length >= 6, { timeout: 3000 });
+    for (const d of r.delays) {
+      expect(d).toBeGreaterThanOrEqual(19);
+      expect(d).toBeLessThanOrEqual(40);
+    }
+    expect(new Set(r.delays).size).toBeGreaterThan(1);
+  });
+
   test("after a failure, the next poll waits for the backoff, not the interval", async () => {
     let calls = 0;
     const w = make("retry-fast", {
