@@ -1,0 +1,55 @@
+/** Where a reported error came from. */
+export type ProcessErrorPhase = "spawn" | "callback" | "stream" | "stop";
+
+/**
+ * An error reported by a managed process (through `on("error")`, or `console.error` when nobody
+ * listens): a callback that threw, a stream that failed, a restart that could not spawn.
+ */
+export class ProcessError extends Error {
+  override readonly name: string = "ProcessError";
+  constructor(
+    /** The managed process's name. */
+    readonly process: string,
+    readonly phase: ProcessErrorPhase,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`ManagedProcess "${process}": ${message}`, options);
+  }
+}
+
+/** The program could not be started (missing executable, not executable, bad `cwd`). */
+export class SpawnError extends ProcessError {
+  override readonly name = "SpawnError";
+  constructor(
+    process: string,
+    message: string,
+    /** The system error code (`ENOENT`, `EACCES`, ...), when there was one. */
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(process, "spawn", message, options);
+  }
+}
+
+/** A method was called in a state that does not allow it (start while running, ...). */
+export class ProcessStateError extends Error {
+  override readonly name = "ProcessStateError";
+}
+
+/** `wait(timeout)` gave up; the process is still running and untouched. */
+export class WaitTimeoutError extends Error {
+  override readonly name = "WaitTimeoutError";
+}
+
+/** The process (or one in its group) outlived SIGKILL plus `killTimeout`: stuck in the kernel. */
+export class StopTimeoutError extends ProcessError {
+  override readonly name = "StopTimeoutError";
+  constructor(process: string, message: string) {
+    super(process, "stop", message);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

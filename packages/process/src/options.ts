@@ -1,0 +1,190 @@
+import { durationSchema, functionSchema, parseOptions } from "@specter/watcher/shared";
+import { z } from "zod";
+import type {
+  ProcessOptions,
+  RestartPolicy,
+  StartOptions,
+  StdioMode,
+  StreamName,
+  WatchOptions,
+} from "./types.ts";
+
+/** Restart settings after validation, durations in milliseconds. */
+export interface RestartConfig {
+  policy: RestartPolicy;
+  maxRestarts: number;
+  window: number;
+  initialBackoff: number;
+  maxBackoff: number;
+}
+
+export interface ProcessConfig {
+  terminateTimeout: number;
+  killTimeout: number;
+  restart: RestartConfig;
+  hostShutdown: boolean;
+}
+
+export interface StartConfig {
+  argv: string[];
+  cwd: string | undefined;
+  env: Record<string, string | undefined>;
+  stdin: StdioMode;
+  stdout: StdioMode;
+  stderr: StdioMode;
+}
+
+export type WatchConfig =
+  | { mode: "lines"; maxLineLength: number; overflow: "split" | "truncate" }
+  | { mode: "chunks" };
+
+export const DEFAULT_MAX_LINE_LENGTH = 1_048_576;
+
+const POLICIES = ["no", "on-failure", "always"] as const;
+const policySchema = z.enum(POLICIES);
+
+const restartObjectSchema = z
+  .strictObject({
+    policy: policySchema.default("no"),
+    maxRestarts: z
+      .number({ error: "a whole number of restarts, 0 or more" })
+      .int({ error: "a whole number of restarts, 0 or more" })
+      .min(0, { error: "a whole number of restarts, 0 or more" })
+      .default(5),
+    window: durationSchema({ positive: true }).default(60_000),
+    initialBackoff: durationSchema().default(500),
+    maxBackoff: durationSchema().default(30_000),
+  })
+  .superRefine((o, ctx) => {
+    if (o.maxBackoff < o.initialBackoff) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxBackoff"],
+        message: `at least initialBackoff (${o.initialBackoff}ms)`,
+      });
+    }
+  });
+
+const processSchema = z.strictObject({
+  terminateTimeout: durationSchema().default(5_000),
+  killTimeout: durationSchema({ positive: true }).default(1_000),
+  restart: z
+    .union([policySchema, restartObjectSchema], {
+      error:
+        '"no", "on-failure", "always", or { policy, maxRestarts, window, initialBackoff, maxBackoff }',
+    })
+    .default("no"),
+  hostShutdown: z.boolean({ error: "true or false" }).default(true),
+});
+
+const nameSchema = z.strictObject({
+  name: z.string({ error: "a non-empty string" }).min(1, { error: "a non-empty string" }),
+});
+
+/** Validates a process's name and options; throws `OptionsError` naming each bad option. */
+export function resolveProcessOptions(name: unknown, options: ProcessOptions = {}): ProcessConfig {
+  parseOptions(nameSchema, { name }, "ManagedProcess");
+  const o = parseOptions(processSchema, options ?? {}, `ManagedProcess "${String(name)}"`);
+  const restart: RestartConfig =
+    typeof o.restart === "string"
+      ? parseOptions(restartObjectSchema, { policy: o.restart }, "")
+      : o.restart;
+  return {
+    terminateTimeout: o.terminateTimeout,
+    killTimeout: o.killTimeout,
+    restart,
+    hostShutdown: o.hostShutdown,
+  };
+}
+
+const STDIO = '"pipe", "inherit" or "ignore"';
+const stdioSchema = z.enum(["pipe", "inherit", "ignore"], { error: STDIO });
+
+const argvSchema = z
+  .array(z.string({ error: "strings only (each argument as its own string; no shell)" }), {
+    error: 'an array of strings, program first: ["cloudflared", "tunnel", "--url", url]',
+  })
+  .min(1, { error: 'a non-empty array of strings, program first: ["sleep", "10"]' })
+  .refine((argv) => argv[0] !== "", { error: "a program name or path as the first element" });
+
+const startSchema = z.strictObject({
+  argv: argvSchema,
+  cwd: z.string({ error: "a directory path" }).min(1, { error: "a directory path" }).optional(),
+  env: z
+    .record(z.string(), z.union([z.string(), z.undefined()]), {
+      error: 'an object of string values, e.g. { ...process.env, DEBUG: "1" }',
+    })
+    .optional(),
+  stdin: stdioSchema.default("ignore"),
+  stdout: stdioSchema.default("inherit"),
+  stderr: stdioSchema.default("inherit"),
+});
+
+const objectSchema = z.record(z.string(), z.unknown(), { error: "an options object, or nothing" });
+
+/** `undefined` becomes `{}`; anything but a plain object is an `OptionsError`. */
+function optionsObject(options: unknown, context: string): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    parseOptions(z.never({ error: "an options object, or nothing" }), options, context);
+  }
+  return parseOptions(objectSchema, options, context);
+}
+
+/** Validates `start(argv, options)`; throws `OptionsError`. */
+export function resolveStartOptions(
+  argv: unknown,
+  options: StartOptions | undefined,
+  context: string,
+): StartConfig {
+  const opts = optionsObject(options, `${context}: start()`);
+  const o = parseOptions(startSchema, { ...opts, argv }, `${context}: start()`);
+  return {
+    argv: o.argv,
+    cwd: o.cwd,
+    env: o.env ?? process.env,
+    stdin: o.stdin,
+    stdout: o.stdout,
+    stderr: o.stderr,
+  };
+}
+
+const watchSchema = z.strictObject({
+  stream: z.enum(["stdout", "stderr"], { error: '"stdout" or "stderr"' }),
+  callback: functionSchema("a function called once per line (or chunk)"),
+  mode: z.enum(["lines", "chunks"], { error: '"lines" or "chunks"' }).default("lines"),
+  maxLineLength: z
+    .number({ error: "a whole number of characters, at least 1" })
+    .int({ error: "a whole number of characters, at least 1" })
+    .min(1, { error: "a whole number of characters, at least 1" })
+    .default(DEFAULT_MAX_LINE_LENGTH),
+  overflow: z.enum(["split", "truncate"], { error: '"split" or "truncate"' }).default("split"),
+});
+
+/** Validates `watchStream(name, callback, options)`; throws `OptionsError`. */
+export function resolveWatchOptions(
+  stream: unknown,
+  callback: unknown,
+  options: WatchOptions | undefined,
+  context: string,
+): { stream: StreamName; config: WatchConfig } {
+  const opts = optionsObject(options, `${context}: watchStream()`);
+  const o = parseOptions(watchSchema, { ...opts, stream, callback }, `${context}: watchStream()`);
+  if (o.mode === "chunks") {
+    const extra = (["maxLineLength", "overflow"] as const).filter(
+      (k) => options && (options as Record<string, unknown>)[k] !== undefined,
+    );
+    if (extra.length > 0) {
+      parseOptions(
+        z.strictObject({ mode: z.literal("chunks") }),
+        options,
+        `${context}: watchStream()`,
+      );
+    }
+    return { stream: o.stream, config: { mode: "chunks" } };
+  }
+  return {
+    stream: o.stream,
+    config: { mode: "lines", maxLineLength: o.maxLineLength, overflow: o.overflow },
+  };
+}
