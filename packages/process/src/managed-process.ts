@@ -305,8 +305,8 @@ export class ManagedProcess {
     return this.stop();
   }
 
-  [Symbol.asyncDispose](): Promise<unknown> {
-    return this.stop();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 
   /**

@@ -1,0 +1,63 @@
+import { readFileSync } from "node:fs";
+import { descendants, waitFor } from "@specter/watcher/testing";
+import {
+  type LineInfo,
+  ManagedProcess,
+  type ProcessOptions,
+  type StreamName,
+  type WatchLinesOptions,
+} from "../src/index.ts";
+
+/** Absolute path of a fixture. */
+export function fixture(name: string): string {
+  return new URL(`./fixtures/${name}`, import.meta.url).pathname;
+}
+
+/** argv that runs a shell fixture with `sh` (so the executable bit does not matter). */
+export function sh(name: string, ...args: string[]): string[] {
+  return ["sh", fixture(name), ...args];
+}
+
+/** argv that runs a Bun fixture. */
+export function bunScript(name: string, ...args: string[]): string[] {
+  return [process.execPath, fixture(name), ...args];
+}
+
+const made: ManagedProcess[] = [];
+
+/** A ManagedProcess that `cleanup()` stops after the test. */
+export function make(name: string, options: ProcessOptions = {}): ManagedProcess {
+  const proc = new ManagedProcess(name, options);
+  made.push(proc);
+  return proc;
+}
+
+/** For afterEach: stops every process made by `make`, then checks that no child is left. */
+export async function cleanup(): Promise<void> {
+  await Promise.all(made.splice(0).map((proc) => proc.stop().catch(() => {})));
+  await waitFor(() => descendants().length === 0, {
+    timeout: 3_000,
+    message: "a child process outlived its test",
+  });
+}
+
+/** Collects the lines of one stream (and their infos). */
+export function collect(proc: ManagedProcess, stream: StreamName, options?: WatchLinesOptions) {
+  const lines: string[] = [];
+  const infos: LineInfo[] = [];
+  proc.watchStream(
+    stream,
+    (line, info) => {
+      lines.push(line);
+      infos.push(info);
+    },
+    options,
+  );
+  return { lines, infos };
+}
+
+/** Process group id of `pid`, from /proc. */
+export function pgidOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+}

@@ -1,0 +1,168 @@
+import { describe, expect, test } from "bun:test";
+import { type LineInfo, type LineOverflow, LineSplitter } from "../src/index.ts";
+
+const encoder = new TextEncoder();
+
+/** Splits `chunks` (strings are UTF-8 encoded) and returns [line, info] pairs. */
+function split(
+  chunks: (string | Uint8Array)[],
+  max = 1_000_000,
+  overflow: LineOverflow = "split",
+): { out: [string, LineInfo][]; splitter: LineSplitter } {
+  const out: [string, LineInfo][] = [];
+  const splitter = new LineSplitter(max, overflow, (line, info) => {
+    out.push([line, info]);
+  });
+  for (const chunk of chunks) {
+    splitter.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+  }
+  splitter.end();
+  return { out, splitter };
+}
+
+const lines = (chunks: (string | Uint8Array)[], max?: number, overflow?: LineOverflow) =>
+  split(chunks, max, overflow).out.map(([line]) => line);
+
+describe("LineSplitter", () => {
+  test("splits on \\n, without the ending, across and within chunks", () => {
+    expect(lines(["a\nb", "c\n", "d\ne\n"])).toEqual(["a", "bc", "d", "e"]);
+  });
+
+  test("\\r\\n endings lose the \\r, also when \\r and \\n are in different chunks", () => {
+    expect(lines(["a\r\nb\r", "\nc\r\n"])).toEqual(["a", "b", "c"]);
+    expect(lines(["a\r", "\n"])).toEqual(["a"]);
+    // A bare \r inside a line is content.
+    expect(lines(["x\ry\n"])).toEqual(["x\ry"]);
+  });
+
+  test("a last line without newline is delivered at end(); a trailing newline adds no line", () => {
+    expect(lines(["one\ntwo"])).toEqual(["one", "two"]);
+    expect(lines(["one\n"])).toEqual(["one"]);
+    expect(lines([])).toEqual([]);
+    expect(lines(["", ""])).toEqual([]);
+  });
+
+  test("empty lines are lines", () => {
+    expect(lines(["\n\na\n\n", "b\n\n"])).toEqual(["", "", "a", "", "b", ""]);
+    expect(lines(["\r\n\r\n"])).toEqual(["", ""]);
+  });
+
+  test("a multi-byte character split at every possible byte is decoded whole", () => {
+    const text = "a€b😀c\né\n";
+    const bytes = encoder.encode(text);
+    for (let i = 1; i < bytes.length; i++) {
+      for (let j = i; j < bytes.length; j++) {
+        const got = lines([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]);
+        expect(got).toEqual(["a€b😀c", "é"]);
+      }
+    }
+  });
+
+  test("an incomplete character at the very end becomes U+FFFD", () => {
+    expect(lines([new Uint8Array([0x61, 0xe2, 0x82])])).toEqual(["a\ufffd"]);
+  });
+
+  test("invalid UTF-8 becomes U+FFFD without losing the line structure", () => {
+    expect(lines([new Uint8Array([0xff, 0x0a, 0x61, 0x0a])])).toEqual(["\ufffd", "a"]);
+  });
+
+  test("counts lines; after end() it starts a fresh stream", () => {
+    const out: string[] = [];
+    const s = new LineSplitter(100, "split", (line) => {
+      out.push(line);
+    });
+    s.push(encoder.encode("a\nb"));
+    s.end();
+    s.push(encoder.encode("c\n"));
+    s.end();
+    expect(out).toEqual(["a", "b", "c"]);
+    expect(s.lines).toBe(3);
+  });
+
+  describe("maxLineLength", () => {
+    test('"split": an overlong line within one chunk comes in pieces; all but the last say continued', () => {
+      const { out, splitter } = split(["abcdefghij\nok\n"], 4);
+      expect(out.map(([l, i]) => [l, i.continued])).toEqual([
+        ["abcd", true],
+        ["efgh", true],
+        ["ij", false],
+        ["ok", false],
+      ]);
+      expect(out.every(([, i]) => i.truncated === 0)).toBe(true);
+      expect(splitter.lines).toBe(2);
+      expect(splitter.overflows).toBe(1);
+    });
+
+    test('"split": an overlong line across chunks is delivered before its end arrives', () => {
+      const out: [string, boolean][] = [];
+      const s = new LineSplitter(4, "split", (line, info) => {
+        out.push([line, info.continued]);
+      });
+      s.push(encoder.encode("abc"));
+      expect(out).toEqual([]);
+      s.push(encoder.encode("defghi"));
+      // Memory stays bounded: full pieces go out as soon as there are more than max characters.
+      expect(out).toEqual([
+        ["abcd", true],
+        ["efgh", true],
+      ]);
+      s.push(encoder.encode("j\r\nnext\n"));
+      s.end();
+      expect(out).toEqual([
+        ["abcd", true],
+        ["efgh", true],
+        ["ij", false],
+        ["next", false],
+      ]);
+      expect(s.overflows).toBe(1);
+      expect(s.lines).toBe(2);
+    });
+
+    test('"split": pieces joined give back the line, for lines of every length around the limit', () => {
+      for (let n = 0; n <= 13; n++) {
+        const line = "x".repeat(n);
+        for (const cut of [1, 2, 3, 5]) {
+          const text = `${line}\nend\n`;
+          const chunks = [];
+          for (let i = 0; i < text.length; i += cut) chunks.push(text.slice(i, i + cut));
+          const { out } = split(chunks, 4);
+          const joined: string[] = [];
+          let current = "";
+          for (const [l, info] of out) {
+            expect(l.length).toBeLessThanOrEqual(4);
+            current += l;
+            if (!info.continued) {
+              joined.push(current);
+              current = "";
+            }
+          }
+          expect(joined).toEqual([line, "end"]);
+        }
+      }
+    });
+
+    test('"truncate": an overlong line is cut and says how many characters were cut', () => {
+      expect(split(["abcdefghij\r\nok\n"], 4, "truncate").out).toEqual([
+        ["abcd", { continued: false, truncated: 6 }],
+        ["ok", { continued: false, truncated: 0 }],
+      ]);
+      // The same line in small chunks, "\r" and "\n" in different chunks.
+      const chunks = ["ab", "cdef", "ghi", "j\r", "\nok\n"];
+      expect(split(chunks, 4, "truncate").out).toEqual([
+        ["abcd", { continued: false, truncated: 6 }],
+        ["ok", { continued: false, truncated: 0 }],
+      ]);
+      // An overlong last line without newline.
+      expect(split(["abcdef"], 4, "truncate").out).toEqual([
+        ["abcd", { continued: false, truncated: 2 }],
+      ]);
+    });
+
+    test("never splits a surrogate pair", () => {
+      const { out } = split(["a😀b😀\n"], 2);
+      expect(out.map(([l]) => l)).toEqual(["a", "😀", "b", "😀"]);
+      const t = split(["a😀bc\n"], 2, "truncate").out;
+      expect(t).toEqual([["a", { continued: false, truncated: 4 }]]);
+    });
+  });
+});
