@@ -1,0 +1,226 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { isAlive, waitFor } from "@specter/watcher/testing";
+import { type LineInfo, type ProcessError, ProcessStateError } from "../src/index.ts";
+import { bunScript, cleanup, collect, make, pgidOf, sh } from "./helpers.ts";
+
+afterEach(cleanup);
+
+describe("watchStream", () => {
+  test("delivers every line of a fast printer, in order", async () => {
+    const proc = make("seq").start(sh("print-lines.sh", "200000"), { stdout: "pipe" });
+    let count = 0;
+    let inOrder = true;
+    proc.watchStream("stdout", (line) => {
+      count++;
+      if (line !== String(count)) inOrder = false;
+    });
+    const exit = await proc.wait("10s");
+    expect(exit?.exitCode).toBe(0);
+    expect(count).toBe(200_000);
+    expect(inOrder).toBe(true);
+    expect(proc.health().streams.stdout).toMatchObject({ lines: 200_000, overflows: 0 });
+  });
+
+  test("a last line without newline is delivered", async () => {
+    const proc = make("partial").start(sh("partial-last-line.sh"), { stdout: "pipe" });
+    const out = collect(proc, "stdout");
+    await proc.wait();
+    expect(out.lines).toEqual(["one", "two", "three"]);
+  });
+
+  test("CRLF endings are removed; a bare CR inside a line is kept", async () => {
+    const proc = make("crlf").start(sh("crlf.sh"), { stdout: "pipe" });
+    const out = collect(proc, "stdout");
+    await proc.wait();
+    expect(out.lines).toEqual(["alpha", "beta", "", "ga\rmma", "last"]);
+  });
+
+  test("empty lines are delivered as empty strings", async () => {
+    const proc = make("empty").start(sh("empty-lines.sh"), { stdout: "pipe" });
+    const out = collect(proc, "stdout");
+    await proc.wait();
+    expect(out.lines).toEqual(["", "", "a", "", "b", ""]);
+  });
+
+  test("multi-byte characters split across writes arrive whole", async () => {
+    const proc = make("utf8").start(bunScript("utf8-split.ts"), { stdout: "pipe" });
+    const chunks: number[] = [];
+    proc.watchStream(
+      "stdout",
+      (chunk) => {
+        chunks.push(chunk.length);
+      },
+      { mode: "chunks" },
+    );
+    const out = collect(proc, "stdout");
+    await proc.wait("5s");
+    expect(chunks.length).toBeGreaterThan(1); // the split really reached us in pieces
+    expect(out.lines).toEqual(["café € 😀"]);
+  });
+
+  test("a 10 MB line is delivered in pieces of maxLineLength by default, and says so", async () => {
+    const proc = make("long").start(bunScript("long-line.ts"), { stdout: "pipe" });
+    const pieces: [number, boolean][] = [];
+    const after: string[] = [];
+    proc.watchStream("stdout", (line, info) => {
+      if (line.startsWith("x")) pieces.push([line.length, info.continued]);
+      else after.push(line);
+    });
+    await proc.wait("10s");
+    const total = pieces.reduce((sum, [n]) => sum + n, 0);
+    expect(total).toBe(10 * 1024 * 1024);
+    expect(pieces.length).toBe(10);
+    expect(pieces.every(([n]) => n <= 1_048_576)).toBe(true);
+    expect(pieces.slice(0, -1).every(([, continued]) => continued)).toBe(true);
+    expect(pieces.at(-1)?.[1]).toBe(false);
+    expect(after).toEqual(["after"]);
+    expect(proc.health().streams.stdout).toMatchObject({ lines: 2, overflows: 1 });
+  }, 15_000);
+
+  test('a 10 MB line with overflow: "truncate" is cut, and says how much', async () => {
+    const proc = make("long").start(bunScript("long-line.ts"), { stdout: "pipe" });
+    const got: [number, LineInfo][] = [];
+    proc.watchStream(
+      "stdout",
+      (line, info) => {
+        got.push([line.length, info]);
+      },
+      { maxLineLength: 1000, overflow: "truncate" },
+    );
+    await proc.wait("10s");
+    expect(got).toEqual([
+      [1000, { continued: false, truncated: 10 * 1024 * 1024 - 1000 }],
+      [5, { continued: false, truncated: 0 }],
+    ]);
+  }, 15_000);
+
+  test('binary output in { mode: "chunks" } arrives as raw bytes', async () => {
+    const proc = make("binary").start(sh("binary.sh"), { stdout: "pipe" });
+    const chunks: Uint8Array[] = [];
+    proc.watchStream(
+      "stdout",
+      (chunk) => {
+        chunks.push(chunk);
+      },
+      { mode: "chunks" },
+    );
+    await proc.wait();
+    expect(chunks.every((c) => c instanceof Uint8Array)).toBe(true);
+    expect([...Buffer.concat(chunks)]).toEqual([0x00, 0x01, 0xff, 0x0a, 0xfe]);
+  });
+
+  test("stderr is watched like stdout", async () => {
+    const proc = make("stderr").start(sh("stderr-lines.sh"), { stdout: "pipe", stderr: "pipe" });
+    const out = collect(proc, "stdout");
+    const err = collect(proc, "stderr");
+    await proc.wait();
+    expect(out.lines).toEqual(["out 1"]);
+    expect(err.lines).toEqual(["err 1", "err 2", "err 3"]);
+  });
+
+  test("several callbacks on one stream all get every line; unsubscribing stops one", async () => {
+    const proc = make("fan").start(sh("print-lines.sh", "1000"), { stdout: "pipe" });
+    const a = collect(proc, "stdout");
+    const b = collect(proc, "stdout");
+    const c = collect(proc, "stdout", { maxLineLength: 2 });
+    const dropped: string[] = [];
+    const off = proc.watchStream("stdout", (line) => {
+      dropped.push(line);
+    });
+    off();
+    off(); // harmless twice
+    expect(proc.health().streams.stdout.watchers).toBe(3);
+    await proc.wait();
+    const expected = Array.from({ length: 1000 }, (_, i) => String(i + 1));
+    expect(a.lines).toEqual(expected);
+    expect(b.lines).toEqual(expected);
+    expect(c.lines.length).toBeGreaterThan(1000); // 3- and 4-digit numbers came in pieces
+    expect(dropped).toEqual([]);
+  });
+
+  test("a throwing callback is isolated and reported; the others get every line", async () => {
+    const proc = make("throws").start(sh("print-lines.sh", "5"), { stdout: "pipe" });
+    const errors: ProcessError[] = [];
+    proc.on("error", (e) => {
+      errors.push(e);
+    });
+    proc.watchStream("stdout", (line) => {
+      if (line === "3") throw new Error("bad line");
+    });
+    proc.watchStream("stdout", async (line) => {
+      if (line === "4") throw new Error("async bad line");
+    });
+    const good = collect(proc, "stdout");
+    await proc.wait();
+    await waitFor(() => errors.length === 2);
+    expect(good.lines).toEqual(["1", "2", "3", "4", "5"]);
+    expect(errors.map((e) => [e.phase, e.message])).toEqual([
+      ["callback", 'ManagedProcess "throws": a stdout watcher threw: bad line'],
+      ["callback", 'ManagedProcess "throws": a stdout watcher threw: async bad line'],
+    ]);
+    expect(errors[0]?.cause).toBeInstanceOf(Error);
+    expect(proc.health().callbackErrors).toBe(2);
+  });
+
+  test("watching a stream that was not piped is a clear error", async () => {
+    const proc = make("unpiped").start(["sleep", "30"], { stdout: "ignore" });
+    expect(() => proc.watchStream("stdout", () => {})).toThrow(ProcessStateError);
+    expect(() => proc.watchStream("stderr", () => {})).toThrow(
+      'ManagedProcess "unpiped": cannot watch stderr: it was started with stderr: "inherit"; start it with { stderr: "pipe" } to watch it',
+    );
+    await proc.stop();
+    // Watchers registered before start() require the pipe at start().
+    const early = make("early");
+    early.watchStream("stdout", () => {});
+    expect(() => early.start(["sleep", "30"])).toThrow(
+      'option "stdout" got "inherit": expected "pipe": watchStream("stdout") has watchers',
+    );
+    expect(early.running).toBe(false);
+  });
+
+  test("a watcher registered before start() gets everything", async () => {
+    const proc = make("early");
+    const out = collect(proc, "stdout");
+    proc.start(sh("print-lines.sh", "3"), { stdout: "pipe" });
+    await proc.wait();
+    expect(out.lines).toEqual(["1", "2", "3"]);
+  });
+
+  test("reading stops and is cleaned up on stop(); lines before stop were delivered", async () => {
+    const proc = make("reader", { terminateTimeout: "2s" });
+    proc.start(["sh", "-c", "echo first; echo second; exec sleep 30"], { stdout: "pipe" });
+    const out = collect(proc, "stdout");
+    await waitFor(() => out.lines.length === 2);
+    await proc.stop();
+    expect(out.lines).toEqual(["first", "second"]);
+    expect(proc.health().streams.stdout.watchers).toBe(1);
+  });
+
+  test("output still held by a process that left the group does not hang stop()", async () => {
+    // The grandchild escapes with setsid and keeps stdout open.
+    const proc = make("escapee", { terminateTimeout: "1s", killTimeout: "200ms" });
+    const errors: ProcessError[] = [];
+    proc.on("error", (e) => {
+      errors.push(e);
+    });
+    proc.start(["sh", "-c", "setsid sleep 3 & echo $!; exec sleep 30"], { stdout: "pipe" });
+    const out = collect(proc, "stdout");
+    await waitFor(() => out.lines.length === 1);
+    const escaped = Number(out.lines[0]);
+    await waitFor(() => {
+      try {
+        return pgidOf(escaped) === escaped; // setsid ran: it has its own group now
+      } catch {
+        return false;
+      }
+    });
+    const started = performance.now();
+    await proc.stop();
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(errors.map((e) => e.phase)).toEqual(["stream"]);
+    expect(errors[0]?.message).toContain("a process that left the group");
+    // It escaped the group, so stop() could not end it: the test does.
+    process.kill(escaped, "SIGKILL");
+    await waitFor(() => !isAlive(escaped));
+  });
+});
