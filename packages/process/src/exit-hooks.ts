@@ -18,7 +18,8 @@ type HostSignal = (typeof SIGNALS)[number];
 
 const live = new Set<ShutdownTarget>();
 let installed = false;
-let shuttingDown = false;
+/** The signal being handled while live processes stop. */
+let shuttingDown: HostSignal | undefined;
 
 const handlers: Record<HostSignal, () => void> = {
   SIGINT: () => onSignal("SIGINT"),
@@ -34,7 +35,9 @@ export function registerLive(target: ShutdownTarget): void {
 /** Forgets a process that is gone; removes the hooks after the last one. */
 export function unregisterLive(target: ShutdownTarget): void {
   live.delete(target);
-  if (live.size === 0 && !shuttingDown) uninstall();
+  if (live.size > 0) return;
+  if (shuttingDown) finish(shuttingDown);
+  else uninstall();
 }
 
 /** Whether the SIGINT/SIGTERM/exit hooks are installed right now. */
@@ -62,15 +65,16 @@ function onSignal(signal: HostSignal): void {
     finish(signal);
     return;
   }
-  shuttingDown = true;
+  shuttingDown = signal;
+  // The last process to go finishes (see unregisterLive); this covers stops that failed.
   Promise.allSettled([...live].map((target) => target.shutdown())).then(() => {
-    if (shuttingDown) finish(signal);
+    if (shuttingDown === signal) finish(signal);
   });
 }
 
 /** Removes the hooks and, if nobody else handles `signal`, lets it end the host as it would have. */
 function finish(signal: HostSignal): void {
-  shuttingDown = false;
+  shuttingDown = undefined;
   uninstall();
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   else if (live.size > 0) install(); // someone else handles it and the host goes on

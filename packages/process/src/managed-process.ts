@@ -233,7 +233,7 @@ export class ManagedProcess {
   ): () => void {
     parseOptions(
       z.object({
-        event: z.enum(EVENTS, { error: EVENTS.map((e) => JSON.stringify(e)).join(", ") }),
+        event: z.enum(EVENTS),
         listener: z.custom((v) => typeof v === "function", { message: "a function" }),
       }),
       { event, listener: fn },
@@ -589,9 +589,10 @@ export class ManagedProcess {
       at: status.at,
     };
     if (this.#run === run) this.#run = undefined;
-    if (this.#config.hostShutdown) unregisterLive(this.#target);
     this.#lastExit = exit;
     this.#events.exit.emit(exit);
+    // Last: during host shutdown, the last process to go lets the host exit.
+    if (this.#config.hostShutdown) unregisterLive(this.#target);
     return exit;
   }
 

@@ -97,8 +97,7 @@ export function resolveProcessOptions(name: unknown, options: ProcessOptions = {
   };
 }
 
-const STDIO = '"pipe", "inherit" or "ignore"';
-const stdioSchema = z.enum(["pipe", "inherit", "ignore"], { error: STDIO });
+const stdioSchema = z.enum(["pipe", "inherit", "ignore"]);
 
 const argvSchema = z
   .array(z.string({ error: "strings only (each argument as its own string; no shell)" }), {
@@ -150,15 +149,15 @@ export function resolveStartOptions(
 }
 
 const watchSchema = z.strictObject({
-  stream: z.enum(["stdout", "stderr"], { error: '"stdout" or "stderr"' }),
+  stream: z.enum(["stdout", "stderr"]),
   callback: functionSchema("a function called once per line (or chunk)"),
-  mode: z.enum(["lines", "chunks"], { error: '"lines" or "chunks"' }).default("lines"),
+  mode: z.enum(["lines", "chunks"]).default("lines"),
   maxLineLength: z
     .number({ error: "a whole number of characters, at least 1" })
     .int({ error: "a whole number of characters, at least 1" })
     .min(1, { error: "a whole number of characters, at least 1" })
     .default(DEFAULT_MAX_LINE_LENGTH),
-  overflow: z.enum(["split", "truncate"], { error: '"split" or "truncate"' }).default("split"),
+  overflow: z.enum(["split", "truncate"]).default("split"),
 });
 
 /** Validates `watchStream(name, callback, options)`; throws `OptionsError`. */

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { isAlive, waitFor } from "@specter/watcher/testing";
+import { cleanup, fixture, make } from "./helpers.ts";
+
+const HOOKS = ["SIGINT", "SIGTERM", "exit"] as const;
+const hookCounts = () => HOOKS.map((e) => process.listenerCount(e));
+
+/** Pids a host test started; killed after the test whatever happened. */
+const strays: number[] = [];
+afterEach(async () => {
+  for (const pid of strays.splice(0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  await cleanup();
+});
+
+interface HostReport {
+  pid: number;
+  pgid: number;
+  grandchildren: number[];
+  hooks: number[];
+}
+
+/** Runs fixtures/host.ts in `mode` and returns it once it reported its process tree. */
+async function host(mode: string) {
+  const child = Bun.spawn([process.execPath, fixture("host.ts"), mode], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  strays.push(child.pid);
+  const messages: Record<string, unknown>[] = [];
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let text = "";
+    for await (const chunk of child.stdout) {
+      text += decoder.decode(chunk, { stream: true });
+      let i = text.indexOf("\n");
+      while (i !== -1) {
+        messages.push(JSON.parse(text.slice(0, i)));
+        text = text.slice(i + 1);
+        i = text.indexOf("\n");
+      }
+    }
+  })();
+  await waitFor(() => messages.length > 0, { timeout: 5_000 });
+  const report = messages[0] as unknown as HostReport;
+  strays.push(report.pid, ...report.grandchildren);
+  return { child, report, messages, reading };
+}
+
+describe("host shutdown hooks", () => {
+  test("are installed only while a managed process is alive", async () => {
+    const before = hookCounts();
+    const proc = make("hooked").start(["sleep", "30"]);
+    expect(hookCounts()).toEqual(before.map((n) => n + 1));
+    const other = make("hooked-too").start(["sleep", "30"]);
+    expect(hookCounts()).toEqual(before.map((n) => n + 1));
+    await proc.stop();
+    expect(hookCounts()).toEqual(before.map((n) => n + 1));
+    await other.stop();
+    expect(hookCounts()).toEqual(before);
+    // A process that ends by itself removes them too.
+    const quick = make("quick").start(["true"]);
+    expect(hookCounts()).toEqual(before.map((n) => n + 1));
+    await quick.wait();
+    expect(hookCounts()).toEqual(before);
+  });
+
+  test("hostShutdown: false installs nothing", async () => {
+    const before = hookCounts();
+    make("opt-out", { hostShutdown: false }).start(["sleep", "30"]);
+    expect(hookCounts()).toEqual(before);
+  });
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    test(`${signal} to the host stops the process tree, then the host dies of ${signal}`, async () => {
+      const { child, report, messages, reading } = await host("signal");
+      expect(report.hooks).toEqual([1, 1, 1]);
+      expect(report.pgid).toBe(report.pid);
+      expect(report.grandchildren.every(isAlive)).toBe(true);
+      child.kill(signal);
+      await child.exited;
+      await reading;
+      expect(child.signalCode).toBe(signal);
+      expect(isAlive(report.pid)).toBe(false);
+      for (const pid of report.grandchildren) expect(isAlive(pid)).toBe(false);
+      // The managed process was stopped gracefully (SIGTERM to its group) before the host went.
+      expect(messages[1]).toMatchObject({
+        exit: { pid: report.pid, signalCode: "SIGTERM", stopped: true, killed: false },
+      });
+    }, 10_000);
+  }
+
+  test("a plain exit of the host kills the survivors", async () => {
+    const { child, report } = await host("exit");
+    expect(await child.exited).toBe(0);
+    await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive));
+  });
+
+  test("a host that handles SIGTERM itself keeps running; its processes are stopped", async () => {
+    const { child, report, messages } = await host("own-handler");
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+    expect(messages.slice(1)).toEqual([
+      { handled: "SIGTERM" },
+      { exit: expect.objectContaining({ signalCode: "SIGTERM", stopped: true }) },
+      { stillRunning: true, hooks: 1 },
+    ]);
+    expect(isAlive(report.pid)).toBe(false);
+    for (const pid of report.grandchildren) expect(isAlive(pid)).toBe(false);
+  }, 10_000);
+
+  test("with hostShutdown: false the processes outlive the host (the opt-out works)", async () => {
+    const { child, report } = await host("opt-out");
+    expect(report.hooks).toEqual([0, 0, 0]);
+    expect(await child.exited).toBe(0);
+    expect(isAlive(report.pid)).toBe(true);
+    process.kill(-report.pgid, "SIGKILL");
+    await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive));
+  });
+});

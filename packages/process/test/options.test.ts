@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { descendants } from "@specter/watcher/testing";
+import { ManagedProcess, OptionsError } from "../src/index.ts";
+import { cleanup, make } from "./helpers.ts";
+
+afterEach(cleanup);
+
+/** The message of the OptionsError that `fn` throws. */
+function optionsError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(OptionsError);
+    expect(error).toBeInstanceOf(TypeError);
+    return (error as Error).message;
+  }
+  throw new Error("expected an OptionsError");
+}
+
+describe("constructor options", () => {
+  test("defaults are valid", () => {
+    expect(new ManagedProcess("p").state).toBe("idle");
+  });
+
+  test("the name must be a non-empty string", () => {
+    expect(optionsError(() => new ManagedProcess(""))).toBe(
+      'ManagedProcess: option "name" got "": expected a non-empty string',
+    );
+  });
+
+  test("each bad option is named with its value and what is allowed", () => {
+    expect(optionsError(() => new ManagedProcess("p", { terminateTimeout: "soon" }))).toBe(
+      'ManagedProcess "p": option "terminateTimeout" got "soon": expected a duration (milliseconds as a number, or a string like "250ms", "2s", "5m", "1m30s")',
+    );
+    expect(optionsError(() => new ManagedProcess("p", { killTimeout: 0 }))).toContain(
+      'option "killTimeout" got 0: expected a duration greater than 0',
+    );
+    expect(optionsError(() => new ManagedProcess("p", { restart: "sometimes" as never }))).toBe(
+      'ManagedProcess "p": option "restart" got "sometimes": expected "no", "on-failure", "always", or { policy, maxRestarts, window, initialBackoff, maxBackoff }',
+    );
+    expect(
+      optionsError(
+        () => new ManagedProcess("p", { restart: { policy: "always", maxRestarts: -1 } }),
+      ),
+    ).toContain(
+      'option "restart.maxRestarts" got -1: expected a whole number of restarts, 0 or more',
+    );
+    expect(
+      optionsError(
+        () => new ManagedProcess("p", { restart: { initialBackoff: "2s", maxBackoff: "1s" } }),
+      ),
+    ).toContain('option "restart.maxBackoff" got "1s": expected at least initialBackoff (2000ms)');
+    expect(optionsError(() => new ManagedProcess("p", { hostShutdown: "yes" as never }))).toContain(
+      'option "hostShutdown" got "yes": expected true or false',
+    );
+    expect(optionsError(() => new ManagedProcess("p", { terminatTimeout: 5 } as never))).toBe(
+      'ManagedProcess "p": option "terminatTimeout" got 5: expected no such option; known options are terminateTimeout, killTimeout, restart, hostShutdown',
+    );
+  });
+});
+
+describe("start() arguments", () => {
+  test("argv must be a non-empty array of strings; nothing is started", () => {
+    const proc = make("p");
+    expect(optionsError(() => proc.start("sleep 30" as never))).toContain(
+      'option "argv" got "sleep 30": expected an array of strings, program first',
+    );
+    expect(optionsError(() => proc.start([]))).toContain(
+      'option "argv" got []: expected a non-empty array of strings',
+    );
+    expect(optionsError(() => proc.start(["sleep", 30 as never]))).toContain(
+      'option "argv.1" got 30: expected strings only',
+    );
+    expect(optionsError(() => proc.start([""]))).toContain(
+      "expected a program name or path as the first element",
+    );
+    expect(optionsError(() => proc.start(["sleep", "30"], { stdout: "piped" as never }))).toBe(
+      'ManagedProcess "p": start(): option "stdout" got "piped": expected one of "pipe", "inherit", "ignore"',
+    );
+    expect(optionsError(() => proc.start(["sleep", "30"], { detached: true } as never))).toContain(
+      'option "detached" got true: expected no such option',
+    );
+    expect(optionsError(() => proc.start(["sleep", "30"], "pipe" as never))).toContain(
+      "expected an options object, or nothing",
+    );
+    expect(optionsError(() => proc.start(["sleep", "30"], { env: { A: 1 } as never }))).toContain(
+      'option "env.A" got 1',
+    );
+    expect(proc.state).toBe("idle");
+    expect(descendants()).toEqual([]);
+  });
+});
+
+describe("watchStream() arguments", () => {
+  test("stream name, callback and options are checked", () => {
+    const proc = make("p");
+    expect(optionsError(() => proc.watchStream("stdin" as never, () => {}))).toBe(
+      'ManagedProcess "p": watchStream(): option "stream" got "stdin": expected one of "stdout", "stderr"',
+    );
+    expect(optionsError(() => proc.watchStream("stdout", "log" as never))).toContain(
+      'option "callback" got "log": expected a function called once per line (or chunk)',
+    );
+    expect(
+      optionsError(() => proc.watchStream("stdout", () => {}, { maxLineLength: 0 })),
+    ).toContain('option "maxLineLength" got 0: expected a whole number of characters, at least 1');
+    expect(
+      optionsError(() => proc.watchStream("stdout", () => {}, { overflow: "drop" as never })),
+    ).toContain('option "overflow" got "drop": expected one of "split", "truncate"');
+    expect(
+      optionsError(() =>
+        proc.watchStream("stdout", () => {}, { mode: "chunks", maxLineLength: 5 } as never),
+      ),
+    ).toContain('option "maxLineLength" got 5: expected no such option; known options are mode');
+    expect(proc.health().streams.stdout.watchers).toBe(0);
+  });
+});
+
+describe("other arguments", () => {
+  test("wait(timeout) and on(event)", async () => {
+    const proc = make("p").start(["sleep", "30"]);
+    await expect(proc.wait("later")).rejects.toThrow(
+      'ManagedProcess "p": wait(): option "timeout" got "later": expected a duration greater than 0',
+    );
+    expect(optionsError(() => proc.on("exited" as never, () => {}))).toBe(
+      'ManagedProcess "p": on(): option "event" got "exited": expected one of "spawn", "exit", "restart", "giveUp", "error", "state"',
+    );
+    expect(optionsError(() => proc.on("exit", null as never))).toContain(
+      'option "listener" got null: expected a function',
+    );
+  });
+});
