@@ -1,0 +1,34 @@
+import { Listeners } from "@specter/watcher/shared";
+
+/** Event names mapped to the data they carry. */
+export type EventMap = Record<string, unknown>;
+
+/** A typed publish/subscribe channel; a throwing handler is reported and the others still run. */
+export class EventBus<E extends EventMap = EventMap> {
+  #handlers = new Map<keyof E, Listeners<[unknown]>>();
+  #any: Listeners<[keyof E, unknown]>;
+
+  constructor(private readonly onError: (error: unknown, event: keyof E) => void = () => {}) {
+    this.#any = new Listeners((error) => onError(error, "*"));
+  }
+
+  /** Calls `handler(data)` for each `event`; returns a function that unsubscribes. */
+  on<K extends keyof E>(event: K, handler: (data: E[K]) => unknown): () => void {
+    let set = this.#handlers.get(event);
+    if (!set) {
+      set = new Listeners((error) => this.onError(error, event));
+      this.#handlers.set(event, set);
+    }
+    return set.add(handler as (data: unknown) => unknown);
+  }
+
+  /** Calls `handler(event, data)` for every event. */
+  onAny(handler: (event: keyof E, data: unknown) => unknown): () => void {
+    return this.#any.add(handler);
+  }
+
+  emit<K extends keyof E>(event: K, data: E[K]): void {
+    this.#handlers.get(event)?.emit(data);
+    this.#any.emit(event, data);
+  }
+}

@@ -1,0 +1,197 @@
+import { timingSafeEqual } from "node:crypto";
+import { durationSchema, parseOptions } from "@specter/watcher/shared";
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import type { Activity } from "../activity.ts";
+import { registry as defaultRegistry, Registry } from "../registry.ts";
+import type { Service, ServiceTypes } from "../service.ts";
+import { maskArgv } from "./mask.ts";
+import { ProcessStatus, type ServiceStatusShape, WatcherStatus } from "./schemas.ts";
+
+export interface StatusAppOptions {
+  /** Whose services to show (default: the shared `registry`). */
+  registry?: Registry;
+  /** When set, every request needs `Authorization: Bearer <token>` (or `?token=` for EventSource). */
+  token?: string;
+  /** Most events queued for one slow `/events` client before the oldest are dropped (default 1000). */
+  maxQueuedEvents?: number;
+  /** How often `/events` sends a keep-alive comment when idle (default "15s"). */
+  keepAlive?: number | string;
+}
+
+const optionsSchema = z.strictObject({
+  registry: z.instanceof(Registry, { error: "a Registry" }).optional(),
+  token: z.string().min(1, "a non-empty string").optional(),
+  maxQueuedEvents: z.number().int().min(1).default(1000),
+  keepAlive: durationSchema({ positive: true }).default(15_000),
+});
+
+const ROUTES = "GET /status, GET /status/:name, GET /healthz, GET /events";
+
+/**
+ * The status endpoint as a Hono app: `GET /status`, `GET /status/:name`, `GET /healthz` and
+ * `GET /events` (Server-Sent Events). Mount it in your own server, or use `serveStatus()`.
+ * It never shows environment variables, and masks secret-looking values in command lines.
+ */
+export function createStatusApp(options: StatusAppOptions = {}): Hono {
+  const o = parseOptions(optionsSchema, options, "createStatusApp");
+  const registry = o.registry ?? defaultRegistry;
+  const app = new Hono();
+
+  app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500));
+  app.notFound((c) =>
+    c.json({ error: `no route ${c.req.method} ${c.req.path}; the routes are ${ROUTES}` }, 404),
+  );
+
+  if (o.token) {
+    const expected = Buffer.from(o.token);
+    app.use("*", async (c, next) => {
+      const header = c.req.header("authorization") ?? "";
+      const given = header.startsWith("Bearer ") ? header.slice(7) : (c.req.query("token") ?? "");
+      const buffer = Buffer.from(given);
+      if (buffer.length !== expected.length || !timingSafeEqual(buffer, expected)) {
+        return c.json({ error: "unauthorized: send Authorization: Bearer <token>" }, 401, {
+          "WWW-Authenticate": "Bearer",
+        });
+      }
+      await next();
+    });
+  }
+
+  app.on(
+    ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    ["/status", "/status/:name", "/healthz", "/events"],
+    (c) =>
+      c.json({ error: `method ${c.req.method} is not allowed on ${c.req.path}; use GET` }, 405, {
+        Allow: "GET, HEAD",
+      }),
+  );
+
+  app.get("/status", (c) =>
+    c.json({ services: registry.services().map((s) => statusOf(s)), at: Date.now() }),
+  );
+
+  app.get("/status/:name", (c) => {
+    const name = c.req.param("name");
+    const service = registry.service(name);
+    if (!service) {
+      const names = registry.services().map((s) => `"${s.name}"`);
+      return c.json(
+        { error: `no service named "${name}"; registered: ${names.join(", ") || "none"}` },
+        404,
+      );
+    }
+    return c.json(statusOf(service));
+  });
+
+  app.get("/healthz", (c) => {
+    const statuses = registry.services().map((s) => statusOf(s));
+    const reasons = statuses.flatMap((s) => s.reasons);
+    const ok = reasons.length === 0;
+    return c.json({ ok, services: statuses.length, reasons }, ok ? 200 : 503);
+  });
+
+  app.get("/events", (c) =>
+    streamSSE(c, async (stream) => {
+      const queue: Activity[] = [];
+      let dropped = 0;
+      let wake: (() => void) | undefined;
+      let closed = false;
+      const off = registry.onActivity((activity) => {
+        if (queue.push(activity) > o.maxQueuedEvents) {
+          queue.shift();
+          dropped++;
+        }
+        wake?.();
+      });
+      stream.onAbort(() => {
+        closed = true;
+        off();
+        wake?.();
+      });
+      await stream.writeSSE({
+        event: "hello",
+        data: JSON.stringify({ services: registry.services().map((s) => s.name), at: Date.now() }),
+      });
+      while (!closed) {
+        if (queue.length === 0) {
+          let timer: Timer | undefined;
+          const idle = await new Promise<boolean>((resolve) => {
+            wake = () => resolve(false);
+            timer = setTimeout(resolve, o.keepAlive, true);
+          });
+          clearTimeout(timer);
+          wake = undefined;
+          if (idle && !closed) await stream.write(": keep-alive\n\n");
+          continue;
+        }
+        if (dropped > 0) {
+          await stream.writeSSE({
+            event: "dropped",
+            data: JSON.stringify({ count: dropped, at: Date.now() }),
+          });
+          dropped = 0;
+        }
+        for (const activity of queue.splice(0)) {
+          await stream.writeSSE({ event: activity.type, data: toJson(activity) });
+        }
+      }
+      off();
+    }),
+  );
+
+  return app;
+}
+
+/** A service's status: its health, with process command lines masked and nothing else exposed. */
+export function statusOf(service: Service<ServiceTypes>, path = service.name): ServiceStatusShape {
+  const health = service.health();
+  const reasons: string[] = [];
+  if (health.state !== "running") reasons.push(`${path}: service is ${health.state}`);
+  const watchers = health.watchers.map((w) => WatcherStatus.parse(w));
+  for (const w of watchers) {
+    if (w.state === "failed")
+      reasons.push(
+        `${path}: watcher "${w.name}" failed${w.lastError ? `: ${w.lastError.message}` : ""}`,
+      );
+  }
+  const processes = service.ownedProcesses().map((p) =>
+    ProcessStatus.parse({
+      ...p.health(),
+      argv: maskArgv((p as { argv?: readonly string[] }).argv ?? []),
+    }),
+  );
+  for (const p of processes) {
+    if (p.state === "failed")
+      reasons.push(`${path}: process "${p.name}" gave up after ${p.restarts} restarts`);
+  }
+  const children = service.ownedChildren().map((child) => statusOf(child, `${path}/${child.name}`));
+  for (const child of children) reasons.push(...child.reasons);
+  return {
+    name: health.name,
+    state: health.state,
+    healthy: reasons.length === 0,
+    reasons,
+    uptime: health.uptime,
+    errorCount: health.errorCount,
+    lastError: health.lastError,
+    tasks: health.tasks,
+    watchers,
+    processes,
+    children,
+  };
+}
+
+/** JSON for an event: values that do not serialise (bigint, cycles) are shown as text. */
+function toJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
+  } catch {
+    return JSON.stringify({
+      ...(value as object),
+      value: "[not serialisable]",
+      data: "[not serialisable]",
+    });
+  }
+}

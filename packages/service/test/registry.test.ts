@@ -1,0 +1,94 @@
+import { describe, expect, test } from "bun:test";
+import { Registry, RegistryError, Service } from "../src/index.ts";
+
+describe("Registry", () => {
+  test("provide, resolve, require, list and unregister", () => {
+    const r = new Registry();
+    const db = { query: () => 1 };
+    expect(r.provide("db", db)).toBe(db);
+    expect(r.resolve<typeof db>("db")).toBe(db);
+    expect(r.require<typeof db>("db")).toBe(db);
+    expect(r.resolve("cache")).toBeUndefined();
+    expect(r.list()).toEqual([{ key: "db", kind: "Object", owner: null }]);
+    expect(r.unregister("db")).toBe(true);
+    expect(r.unregister("db")).toBe(false);
+    expect(r.list()).toEqual([]);
+  });
+
+  test("a duplicate key is an error unless replace is set", () => {
+    const r = new Registry();
+    r.provide("port", 1);
+    expect(() => r.provide("port", 2)).toThrow(RegistryError);
+    expect(() => r.provide("port", 2)).toThrow(
+      'provide("port"): the key is taken; pass { replace: true } to replace it, or unregister("port") first',
+    );
+    r.provide("port", 3, { replace: true });
+    expect(r.require("port")).toBe(3);
+  });
+
+  test("require of a missing key names the keys there are", () => {
+    const r = new Registry();
+    r.provide("a", 1);
+    r.provide("b", 2);
+    expect(() => r.require("c")).toThrow(
+      'require("c"): nothing is provided under that key (provided: "a", "b"); provide it first, or use waitFor("c")',
+    );
+    expect(() => r.require("")).toThrow("require(): the key must be a non-empty string");
+  });
+
+  test("an owner's stop unregisters what it provided", async () => {
+    const r = new Registry();
+    const owner = new Service("db-service");
+    await owner.start();
+    r.provide("db", { ok: true }, { owner });
+    expect(r.list()).toEqual([{ key: "db", kind: "Object", owner: "db-service" }]);
+    await owner.stop();
+    expect(r.resolve("db")).toBeUndefined();
+    expect(() => r.provide("x", 1, { owner: {} as never })).toThrow(
+      'provide("x"): options.owner must have addCleanup(fn)',
+    );
+  });
+
+  test("a replaced value is not removed by its old owner's stop", async () => {
+    const r = new Registry();
+    const old = new Service("old");
+    await old.start();
+    r.provide("db", "old", { owner: old });
+    r.provide("db", "new", { replace: true });
+    await old.stop();
+    expect(r.resolve("db")).toBe("new");
+  });
+
+  test("waitFor resolves when the key is provided, at once if it is, and rejects after its timeout", async () => {
+    const r = new Registry();
+    const later = r.waitFor<number>("late", { timeout: "1s" });
+    setTimeout(() => r.provide("late", 42), 5);
+    expect(await later).toBe(42);
+    expect(await r.waitFor("late")).toBe(42);
+    await expect(r.waitFor("never", { timeout: "20ms" })).rejects.toThrow(
+      'waitFor("never"): nothing was provided within 20ms',
+    );
+    expect(() => r.waitFor("x", { timeout: "soon" })).toThrow(
+      'Registry.waitFor("x"): option "timeout" got "soon"',
+    );
+  });
+
+  test("registered services are listed, names are unique, and stop() stops them most recent first", async () => {
+    const r = new Registry();
+    const order: string[] = [];
+    const make = (name: string) =>
+      r.register(new Service(name, { onStop: () => void order.push(name) }));
+    const [a, b, c] = [make("a"), make("b"), make("c")];
+    await Promise.all([a.start(), b.start(), c.start()]);
+    expect(r.services().map((s) => s.name)).toEqual(["a", "b", "c"]);
+    expect(r.service("b")).toBe(b);
+    expect(() => r.register(new Service("a"))).toThrow(
+      'register(): a service named "a" is already registered',
+    );
+    expect(r.register(a)).toBe(a);
+    await r.stop();
+    expect(order).toEqual(["c", "b", "a"]);
+    expect(r.deregister(b)).toBe(true);
+    expect(r.services().map((s) => s.name)).toEqual(["a", "c"]);
+  });
+});

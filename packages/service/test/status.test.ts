@@ -1,0 +1,261 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Watcher } from "@specter/watcher";
+import { waitFor } from "@specter/watcher/testing";
+import {
+  ActivityEvent,
+  ErrorResponse,
+  HealthzResponse,
+  maskArgv,
+  Registry,
+  Service,
+  ServiceStatus,
+  StatusResponse,
+  type StatusServer,
+  serveStatus,
+} from "../src/index.ts";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function setup(options: { token?: string } = {}) {
+  const registry = new Registry();
+  let n = 0;
+  const monitor = registry.register(
+    new Service("monitor", {
+      onStart(s) {
+        s.own(new Watcher("counter", { poll: () => ++n, interval: "10ms" })).start();
+        // sh ignores the arguments after the script: they are there to be masked.
+        s.startProcess(
+          ["sh", "-c", "sleep 30", "sh", "--token", "hunter2", "API_KEY=abc123", "--name=visible"],
+          {
+            env: { ...process.env, SPECTER_TEST_SECRET: "do-not-leak" },
+          },
+        );
+      },
+    }),
+  );
+  await monitor.start();
+  cleanups.push(() => registry.stop());
+  const server = serveStatus({ registry, ...options });
+  cleanups.push(() => server.stop());
+  return { registry, monitor, server };
+}
+
+const get = (server: StatusServer, path: string, init?: RequestInit) =>
+  fetch(new URL(path, server.url), init);
+
+describe("status endpoint", () => {
+  test("serves on 127.0.0.1 at a free port by default", async () => {
+    const { server } = await setup();
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(server.port).toBeGreaterThan(0);
+  });
+
+  test("GET /status lists every service with its watchers and processes", async () => {
+    const { server, monitor } = await setup();
+    await waitFor(() => monitor.health().watchers[0]?.delivered);
+    const res = await get(server, "/status");
+    expect(res.status).toBe(200);
+    const body = StatusResponse.parse(await res.json());
+    expect(body.services).toHaveLength(1);
+    const svc = body.services[0] as ServiceStatus;
+    expect(svc).toMatchObject({ name: "monitor", state: "running", healthy: true, reasons: [] });
+    expect(svc.watchers.map((w) => [w.name, w.mode, w.isolation])).toEqual([
+      ["counter", "poll", "thread"],
+    ]);
+    expect(svc.processes.map((p) => [p.name, p.state])).toEqual([["sh", "running"]]);
+  });
+
+  test("command lines are masked and the environment is never exposed", async () => {
+    const { server } = await setup();
+    const text = await (await get(server, "/status")).text();
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("abc123");
+    expect(text).not.toContain("do-not-leak");
+    expect(text).not.toContain("SPECTER_TEST_SECRET");
+    const body = StatusResponse.parse(JSON.parse(text));
+    expect(body.services[0]?.processes[0]?.argv).toEqual([
+      "sleep",
+      "30",
+      "--token",
+      "***",
+      "API_KEY=***",
+      "--name=visible",
+    ]);
+  });
+
+  test("GET /status/:name shows one service, and 404s with a JSON error for an unknown name", async () => {
+    const { server } = await setup();
+    const one = await get(server, "/status/monitor");
+    expect(one.status).toBe(200);
+    expect(ServiceStatus.parse(await one.json()).name).toBe("monitor");
+    const missing = await get(server, "/status/nope");
+    expect(missing.status).toBe(404);
+    expect(ErrorResponse.parse(await missing.json()).error).toBe(
+      'no service named "nope"; registered: "monitor"',
+    );
+  });
+
+  test("GET /healthz is 200 when every service runs, 503 with the reasons otherwise", async () => {
+    const { server, registry } = await setup();
+    const ok = await get(server, "/healthz");
+    expect(ok.status).toBe(200);
+    expect(HealthzResponse.parse(await ok.json())).toEqual({ ok: true, services: 1, reasons: [] });
+    const broken = registry.register(
+      new Service("broken", {
+        onStart: (s) => {
+          s.own(
+            new Watcher("flaky", {
+              poll: () => Promise.reject(new Error("no sensor")),
+              interval: "1h",
+              retry: false,
+            }),
+          ).start();
+        },
+      }),
+    );
+    await broken.start();
+    await waitFor(() => broken.health().watchers[0]?.state === "failed");
+    registry.register(new Service("idle-one"));
+    const bad = await get(server, "/healthz");
+    expect(bad.status).toBe(503);
+    expect(HealthzResponse.parse(await bad.json())).toEqual({
+      ok: false,
+      services: 3,
+      reasons: [
+        'broken: watcher "flaky" failed: watcher "flaky": poll failed: no sensor',
+        "idle-one: service is idle",
+      ],
+    });
+  });
+
+  test("unknown paths are 404 and other methods 405, as JSON", async () => {
+    const { server } = await setup();
+    const nf = await get(server, "/nowhere");
+    expect(nf.status).toBe(404);
+    expect(ErrorResponse.parse(await nf.json()).error).toContain(
+      "no route GET /nowhere; the routes are GET /status",
+    );
+    const post = await get(server, "/status", { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect(ErrorResponse.parse(await post.json()).error).toBe(
+      "method POST is not allowed on /status; use GET",
+    );
+  });
+
+  test("with a token, requests without it get 401; with it, 200 (header or ?token=)", async () => {
+    const { server } = await setup({ token: "s3cret" });
+    const none = await get(server, "/status");
+    expect(none.status).toBe(401);
+    expect(ErrorResponse.parse(await none.json()).error).toContain("unauthorized");
+    expect(
+      (await get(server, "/status", { headers: { Authorization: "Bearer wrong!" } })).status,
+    ).toBe(401);
+    expect(
+      (await get(server, "/status", { headers: { Authorization: "Bearer s3cret" } })).status,
+    ).toBe(200);
+    expect((await get(server, "/healthz?token=s3cret")).status).toBe(200);
+  });
+
+  test("GET /events streams state changes, watcher values and process exits as Server-Sent Events", async () => {
+    const { server, registry } = await setup();
+    const res = await get(server, "/events");
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const events: { event: string; data: unknown }[] = [];
+    let buffer = "";
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+          end = buffer.indexOf("\n\n");
+        }
+      }
+    })();
+    await waitFor(() => events.some((e) => e.event === "hello"));
+    await waitFor(() => events.some((e) => e.event === "watcher-value"));
+    const late = registry.register(
+      new Service("late", { onStart: (s) => void s.startProcess(["true"]) }),
+    );
+    await late.start();
+    await waitFor(() => events.some((e) => e.event === "process-exit"));
+    await waitFor(() =>
+      events.some(
+        (e) => e.event === "service" && (e.data as { service: string }).service === "late",
+      ),
+    );
+    for (const e of events.filter((x) => x.event !== "hello")) ActivityEvent.parse(e.data);
+    const exit = events.find((e) => e.event === "process-exit")?.data as {
+      process: string;
+      exit: { exitCode: number };
+    };
+    expect(exit.process).toBe("true");
+    expect(exit.exit.exitCode).toBe(0);
+    await reader.cancel();
+    await pump.catch(() => {});
+  });
+
+  test("stop() closes the server and its open event streams", async () => {
+    const { server } = await setup();
+    const res = await get(server, "/events");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await server.stop();
+    const rest = await (async () => {
+      try {
+        for (;;) if ((await reader.read()).done) return "ended";
+      } catch {
+        return "ended";
+      }
+    })();
+    expect(rest).toBe("ended");
+    await expect(fetch(server.url)).rejects.toThrow();
+  });
+
+  test("bad options are errors that name them", () => {
+    expect(() => serveStatus({ port: 70000 })).toThrow('serveStatus: option "port" got 70000');
+    expect(() => serveStatus({ registry: {} as never })).toThrow(
+      'createStatusApp: option "registry" got {}: expected a Registry',
+    );
+  });
+});
+
+describe("maskArgv", () => {
+  test.each([
+    [
+      ["--token", "abc"],
+      ["--token", "***"],
+    ],
+    [["--password=pw"], ["--password=***"]],
+    [
+      ["--api-key", "k", "--verbose"],
+      ["--api-key", "***", "--verbose"],
+    ],
+    [
+      ["-secret", "s"],
+      ["-secret", "***"],
+    ],
+    [
+      ["DB_PASSWORD=x", "MODE=fast"],
+      ["DB_PASSWORD=***", "MODE=fast"],
+    ],
+    [
+      ["tunnel", "--url", "http://127.0.0.1:5000"],
+      ["tunnel", "--url", "http://127.0.0.1:5000"],
+    ],
+  ])("%p -> %p", (input, output) => {
+    expect(maskArgv(input)).toEqual(output);
+  });
+});
