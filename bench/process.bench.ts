@@ -84,7 +84,7 @@ async function bareBytes(t: Tally): Promise<void> {
 }
 
 async function managed(t: Tally): Promise<void> {
-  const proc = new ManagedProcess("bench", { hostShutdown: false });
+  const proc = new ManagedProcess("bench");
   proc.watchStream("stdout", (line) => {
     t.lines++;
     t.chars += line.length;
@@ -95,7 +95,7 @@ async function managed(t: Tally): Promise<void> {
 
 async function managedTwo(t: Tally): Promise<void> {
   // Two callbacks on one stream: the fan-out cost. Counts each line once.
-  const proc = new ManagedProcess("bench", { hostShutdown: false });
+  const proc = new ManagedProcess("bench");
   let other = 0;
   proc.watchStream("stdout", (line) => {
     t.lines++;

@@ -24,6 +24,7 @@ import {
   resolveWatchOptions,
   type StartConfig,
 } from "./options.ts";
+import { OrphanGuard } from "./orphan-guard.ts";
 import { RestartTracker } from "./restart.ts";
 import { type Child, spawnChild } from "./spawn.ts";
 import { StreamTap } from "./stream-tap.ts";
@@ -66,6 +67,8 @@ interface Run {
   readers: ReadableStreamDefaultReader<Uint8Array>[];
   /** Reading was cancelled on purpose: a read error after that is not news. */
   cancelled: boolean;
+  /** Kills the group if the host dies without running its hooks (with `hostShutdown`). */
+  guard: OrphanGuard | undefined;
 }
 
 type EventListeners = { [E in keyof ProcessEvents]: Listeners<ProcessEvents[E]> };
@@ -421,6 +424,7 @@ export class ManagedProcess {
       pumps: new Map(),
       readers: [],
       cancelled: false,
+      guard: this.#config.hostShutdown ? new OrphanGuard(child.pid) : undefined,
     };
     const reaped = () => {
       run.exit = {
@@ -578,6 +582,7 @@ export class ManagedProcess {
         // Already closed.
       }
     }
+    if (result !== "stuck") run.guard?.dispose();
     const status = run.exit as NonNullable<Run["exit"]>;
     const exit: ProcessExit = {
       pid: run.pid,

@@ -61,3 +61,17 @@ export function pgidOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
 }
+
+/** Whether `pid` is an orphan guard (the `sh` that kills a group if the host dies). */
+export function isGuard(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("specter-orphan-guard");
+  } catch {
+    return false;
+  }
+}
+
+/** Live descendants of this process, orphan guards left out: the managed process trees. */
+export function trees(): number[] {
+  return descendants().filter((pid) => !isGuard(pid));
+}

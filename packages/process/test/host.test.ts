@@ -120,4 +120,32 @@ describe("host shutdown hooks", () => {
     process.kill(-report.pgid, "SIGKILL");
     await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive));
   });
+
+  test("a host killed with SIGKILL (no hook can run) still takes its trees down", async () => {
+    const { child, report } = await host("signal");
+    child.kill("SIGKILL");
+    await child.exited;
+    await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive), {
+      message: "the orphan guard killed the group",
+    });
+  });
+
+  test("`bun test` ending with a process never stopped leaves nothing behind", async () => {
+    const run = Bun.spawn([process.execPath, "test", fixture("forgets-to-stop.fixture.ts")], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    strays.push(run.pid);
+    const [stdout, , code] = await Promise.all([
+      new Response(run.stdout).text(),
+      new Response(run.stderr).text(),
+      run.exited,
+    ]);
+    expect(code).toBe(0);
+    const line = stdout.split("\n").find((l) => l.startsWith("{"));
+    const { pids } = JSON.parse(line ?? "{}") as { pids: number[] };
+    strays.push(...pids);
+    expect(pids.length).toBe(3);
+    await waitFor(() => !pids.some(isAlive), { message: `${pids} all gone after bun test` });
+  }, 10_000);
 });

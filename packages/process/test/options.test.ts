@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { descendants } from "@specter/watcher/testing";
 import { ManagedProcess, OptionsError } from "../src/index.ts";
-import { cleanup, make } from "./helpers.ts";
+import { cleanup, make, trees } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -87,7 +86,7 @@ describe("start() arguments", () => {
       'option "env.A" got 1',
     );
     expect(proc.state).toBe("idle");
-    expect(descendants()).toEqual([]);
+    expect(trees()).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { descendants, isAlive, waitFor } from "@specter/watcher/testing";
+import { isAlive, waitFor } from "@specter/watcher/testing";
 import {
   type ProcessState,
   ProcessStateError,
@@ -9,7 +9,7 @@ import {
   startProcess,
   WaitTimeoutError,
 } from "../src/index.ts";
-import { cleanup, collect, fixture, make, pgidOf, sh } from "./helpers.ts";
+import { cleanup, collect, fixture, make, pgidOf, sh, trees } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -33,7 +33,7 @@ describe("start", () => {
     expect(isAlive(pid)).toBe(true);
     expect(pgidOf(pid)).toBe(pid);
     expect(pgidOf(pid)).not.toBe(pgidOf(process.pid));
-    expect(descendants()).toEqual([pid]);
+    expect(trees()).toEqual([pid]);
     // argv is not interpreted by a shell.
     const echo = make("echo");
     const out = collect(echo.start(["echo", "$HOME", "a;b"], { stdout: "pipe" }), "stdout");
@@ -50,7 +50,7 @@ describe("start", () => {
     expect(() => proc.start(["sleep", "30"])).toThrow(
       `ManagedProcess "twice" is already running (pid ${pid}); await stop() before starting it again`,
     );
-    expect(descendants()).toEqual([pid as number]);
+    expect(trees()).toEqual([pid as number]);
     await proc.stop();
     // After stop it may start again.
     proc.start(["sleep", "30"]);
@@ -84,7 +84,7 @@ describe("start", () => {
       expect(proc.state).toBe("idle");
       expect(proc.running).toBe(false);
       expect(await proc.stop()).toBeNull();
-      expect(descendants()).toEqual([]);
+      expect(trees()).toEqual([]);
       await Bun.sleep(20); // give a stray rejection a chance to surface
       expect(rejections).toEqual([]);
     } finally {
@@ -167,18 +167,18 @@ describe("stop", () => {
     expect(exit).toMatchObject({ signalCode: "SIGKILL", stopped: true, killed: true });
     expect(took).toBeGreaterThanOrEqual(400);
     expect(took).toBeLessThan(400 + 2_000);
-    expect(descendants()).toEqual([]);
+    expect(trees()).toEqual([]);
   });
 
   test('no grandchild outlives stop(): sh -c "sleep 30 & sleep 30 & wait"', async () => {
     const proc = make("tree").start(["sh", "-c", "sleep 30 & sleep 30 & wait"]);
     const pid = proc.pid as number;
-    await waitFor(() => descendants().length === 3);
-    const tree = descendants();
+    await waitFor(() => trees().length === 3);
+    const tree = trees();
     for (const p of tree) expect(pgidOf(p)).toBe(pid);
     await proc.stop();
     for (const p of tree) expect(isAlive(p)).toBe(false);
-    expect(descendants()).toEqual([]);
+    expect(trees()).toEqual([]);
   });
 
   test("grandchildren that ignore SIGTERM are killed too, and the leader exits first", async () => {
@@ -191,8 +191,8 @@ describe("stop", () => {
       },
     );
     const out = collect(proc, "stdout");
-    await waitFor(() => out.lines.includes("ready") && descendants().length === 3);
-    const tree = descendants();
+    await waitFor(() => out.lines.includes("ready") && trees().length === 3);
+    const tree = trees();
     const exit = await proc.stop();
     expect(exit?.killed).toBe(true);
     for (const p of tree) expect(isAlive(p)).toBe(false);
@@ -204,7 +204,7 @@ describe("stop", () => {
     const exit = await proc.wait("5s");
     expect(exit).toMatchObject({ exitCode: 0, stopped: false });
     expect(proc.state).toBe("exited");
-    expect(descendants()).toEqual([]);
+    expect(trees()).toEqual([]);
   });
 
   test("idempotent and safe to call concurrently", async () => {
@@ -342,6 +342,6 @@ describe("attach and startProcess", () => {
     expect(err.lines).toEqual(["err 1", "err 2", "err 3"]);
     await o.stop();
     expect(() => startProcess("bad", ["sleep", "1"], { owner: {} as never })).toThrow("addCleanup");
-    expect(descendants()).toEqual([]);
+    expect(trees()).toEqual([]);
   });
 });

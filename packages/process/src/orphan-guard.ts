@@ -1,0 +1,48 @@
+/**
+ * The last line of defence against orphans: next to each child group runs a tiny `sh` that blocks
+ * reading a pipe from the host and, when the pipe reaches end-of-file, SIGKILLs the group. The
+ * host never writes to that pipe; the kernel closes it when the host dies, however it dies —
+ * SIGKILL, a crash, or `bun test` ending without running "exit" listeners. After a normal stop the
+ * guard is killed first (so it can never signal a reused group id) and its pipe closed.
+ */
+import type { FileSink, Subprocess } from "bun";
+
+// dash's kill takes "-PGID" but not "--".
+const SCRIPT = 'read _; kill -KILL "-$1" 2>/dev/null';
+
+export class OrphanGuard {
+  readonly #guard: Subprocess<"pipe", "ignore", "ignore"> | undefined;
+  /** Held so the pipe stays open (and is not collected) for as long as the child lives. */
+  readonly #pipe: FileSink | undefined;
+
+  constructor(pgid: number) {
+    try {
+      this.#guard = Bun.spawn(["sh", "-c", SCRIPT, "specter-orphan-guard", String(pgid)], {
+        stdin: "pipe",
+        stdout: "ignore",
+        stderr: "ignore",
+        detached: true, // not in the host's group: a Ctrl-C to the host must not kill the guard
+      });
+      this.#guard.unref();
+      this.#pipe = this.#guard.stdin;
+    } catch {
+      // No sh: the SIGINT/SIGTERM/exit hooks still apply.
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.#guard?.pid;
+  }
+
+  /** The group is gone: kill the guard, then close its pipe. */
+  dispose(): void {
+    const guard = this.#guard;
+    if (!guard) return;
+    if (guard.exitCode === null && guard.signalCode === null) guard.kill("SIGKILL");
+    try {
+      this.#pipe?.end();
+    } catch {
+      // Already closed.
+    }
+  }
+}
