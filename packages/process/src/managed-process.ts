@@ -484,8 +484,29 @@ export class ManagedProcess {
     return run.termination;
   }
 
-  /** Runs until the process is done for good; never rejects. */
+  /**
+   * Runs until the process is done for good; never rejects. Host hooks cover it all along, so
+   * a host shutdown also cancels a pending restart.
+   */
   async #supervise(first: Run): Promise<ProcessExit | null> {
+    try {
+      return await this.#superviseRuns(first);
+    } catch (error) {
+      // A bug of ours: report it rather than leave an unhandled rejection.
+      this.#report(
+        new ProcessError(this.name, "stop", `supervision failed: ${messageOf(error)}`, {
+          cause: error,
+        }),
+      );
+      this.#setState("failed");
+      return this.#lastExit;
+    } finally {
+      // Last: during a host shutdown, the last process to go lets the host exit.
+      if (this.#config.hostShutdown) unregisterLive(this.#target);
+    }
+  }
+
+  async #superviseRuns(first: Run): Promise<ProcessExit | null> {
     let run = first;
     for (;;) {
       const exit = await this.#finishRun(run);
@@ -596,8 +617,6 @@ export class ManagedProcess {
     if (this.#run === run) this.#run = undefined;
     this.#lastExit = exit;
     this.#events.exit.emit(exit);
-    // Last: during host shutdown, the last process to go lets the host exit.
-    if (this.#config.hostShutdown) unregisterLive(this.#target);
     return exit;
   }
 

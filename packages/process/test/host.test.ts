@@ -66,6 +66,15 @@ describe("host shutdown hooks", () => {
     expect(hookCounts()).toEqual(before.map((n) => n + 1));
     await quick.wait();
     expect(hookCounts()).toEqual(before);
+    // A process waiting to restart is still managed: a host shutdown must cancel the restart.
+    const restarting = make("restarting", {
+      restart: { policy: "always", initialBackoff: "10s", maxBackoff: "10s" },
+    });
+    restarting.start(["true"]);
+    await waitFor(() => restarting.state === "restarting");
+    expect(hookCounts()).toEqual(before.map((n) => n + 1));
+    await restarting.stop();
+    expect(hookCounts()).toEqual(before);
   });
 
   test("hostShutdown: false installs nothing", async () => {
