@@ -1,6 +1,5 @@
-/** One Bun Worker hosting many sessions, with hang detection. Internal; see `WorkerPool`. */
+/** One Bun Worker hosting many sessions, and the kill switch for it. Internal; see `WorkerPool`. */
 import { BUSY_CALLING, BUSY_LOADING, type FromWorker, Outbox, type ToWorker } from "./protocol.ts";
-import { settlesWithin } from "./shared/timing.ts";
 import type { WorkerSession } from "./worker-session.ts";
 
 const ENTRY = new URL("./worker-entry.ts", import.meta.url).href;
@@ -8,7 +7,7 @@ const ENTRY = new URL("./worker-entry.ts", import.meta.url).href;
 /** How a worker went away, for the sessions it hosted. */
 export interface WorkerDeath {
   reason: string;
-  /** The session to blame (its calls fail); the others move on unharmed. `undefined` blames none. */
+  /** The session to blame (its calls fail); the others move on unharmed. */
   culprit: WorkerSession | undefined;
   /** No culprit is known: every session's running call fails. */
   blameAll: boolean;
@@ -21,9 +20,8 @@ export class HostWorker {
   readonly exited: Promise<void>;
   #worker: Worker;
   #busy = new Int32Array(new SharedArrayBuffer(8));
-  #pings = new Map<number, () => void>();
-  #nextPing = 1;
   #gone = false;
+  #lastError: string | undefined;
   #outbox: Outbox<ToWorker>;
 
   constructor(private readonly onDeath: (host: HostWorker, death: WorkerDeath) => void) {
@@ -34,8 +32,11 @@ export class HostWorker {
       resolve();
       if (!this.#gone) this.#unexpectedExit((event as CloseEvent).code);
     });
-    this.#worker.addEventListener("error", () => {
-      // The worker's entry never throws; an error here is followed by "close", handled there.
+    this.#worker.addEventListener("error", (event) => {
+      // An uncaught error in a source's own callbacks; the "close" that follows reports it.
+      // Bun puts a code frame before the message; keep the "error: ..." line.
+      const text = String((event as ErrorEvent).message ?? "");
+      this.#lastError = /^error: (.*)$/m.exec(text)?.[1] ?? text.split("\n")[0];
     });
     this.#outbox = new Outbox((message) => this.#worker.postMessage(message));
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
@@ -53,14 +54,17 @@ export class HostWorker {
   #receive(message: FromWorker): void {
     if (message.t === "batch") {
       for (const m of message.messages) this.#receive(m);
-    } else if (message.t === "pong") {
-      this.#pings.get(message.n)?.();
-    } else {
+      return;
+    }
+    try {
       this.sessions.get(message.id)?.receive(message);
+    } catch (error) {
+      // Sessions isolate user callbacks; anything reaching here is our bug. Keep the other messages.
+      console.error("[specter] internal error handling a worker message:", error);
     }
   }
 
-  /** Ends the worker (it has no sessions left, or the pool is closing); resolves once it is gone. */
+  /** Ends the worker (it has no sessions left); resolves once it is gone. */
   terminate(): Promise<void> {
     if (!this.#gone) {
       this.#gone = true;
@@ -71,39 +75,28 @@ export class HostWorker {
   }
 
   /**
-   * `session`'s call or close did not finish in time. When the worker is stuck (inside that
-   * session's synchronous code, or not answering a ping within `grace` ms) it is killed and its
-   * other sessions move to another worker; a worker that still answers is left alone and the
-   * session's pending work is abandoned.
+   * `late`'s poll or close did not finish in time: kill the worker. The blame goes to the session
+   * whose synchronous code is running now, if any (it is what blocks the worker), else to `late`.
+   * The other sessions move to another worker.
    */
-  async checkHung(session: WorkerSession, grace: number): Promise<boolean> {
-    if (this.#gone) return false;
-    const stuck =
-      Atomics.load(this.#busy, BUSY_CALLING) === session.id || !(await this.#ping(grace));
-    if (stuck && !this.#gone) {
-      this.#kill({
-        reason: `worker killed: the source of watcher "${session.label}" was stuck`,
-        culprit: session,
-        blameAll: false,
-        duringLoad: false,
-      });
-    }
-    return stuck;
-  }
-
-  #ping(grace: number): Promise<boolean> {
-    const n = this.#nextPing++;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#pings.set(n, resolve);
-    this.post({ t: "ping", n });
-    return settlesWithin(promise, grace).finally(() => this.#pings.delete(n));
-  }
-
-  #kill(death: WorkerDeath): void {
+  kill(late: WorkerSession, why: string): void {
+    if (this.#gone) return;
+    const running = this.sessions.get(Atomics.load(this.#busy, BUSY_CALLING));
+    const culprit = running ?? late;
     this.#gone = true;
     this.#outbox.clear();
     this.#worker.terminate();
-    this.onDeath(this, death);
+    this.onDeath(this, {
+      reason: `worker killed: the source of watcher "${culprit.label}" ${running ? "was stuck in synchronous code" : why}`,
+      culprit,
+      blameAll: false,
+      duringLoad: false,
+    });
+  }
+
+  /** Whether `session`'s synchronous code is running in the worker right now. */
+  isRunning(session: WorkerSession): boolean {
+    return Atomics.load(this.#busy, BUSY_CALLING) === session.id;
   }
 
   #unexpectedExit(code: number): void {
@@ -112,8 +105,9 @@ export class HostWorker {
     const loading = this.sessions.get(Atomics.load(this.#busy, BUSY_LOADING));
     const culprit = calling ?? loading;
     const how = culprit ? ` while running the source of watcher "${culprit.label}"` : "";
+    const error = this.#lastError ? ` (${this.#lastError})` : "";
     this.onDeath(this, {
-      reason: `worker exited unexpectedly with code ${code}${how}`,
+      reason: `worker exited unexpectedly with code ${code}${how}${error}`,
       culprit,
       blameAll: culprit === undefined,
       duringLoad: culprit !== undefined && culprit === loading && calling === undefined,

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
-import type { WorkerPool } from "./pool.ts";
+import { WorkerPool } from "./pool.ts";
 import { durationSchema, functionSchema, OptionsError, parseOptions } from "./shared/options.ts";
 import type { WatcherMode, WatcherOptions } from "./types.ts";
 
@@ -70,9 +70,7 @@ const schema = z
     transform: functionSchema("a function (value) => newValue").optional(),
     stopTimeout: durationSchema().default(5_000),
     worker: z.enum(["shared", "dedicated"]).default("shared"),
-    pool: z.custom<WorkerPool>((v) => typeof v === "object" && v !== null && "attach" in v, {
-      message: "a WorkerPool",
-    }),
+    pool: z.instanceof(WorkerPool, { error: "a WorkerPool" }),
   })
   .partial({ pool: true })
   .superRefine((o, ctx) => {
@@ -109,6 +107,22 @@ const schema = z
         code: "custom",
         path: ["timeout"],
         message: 'no timeout: "timeout" limits each poll, in poll mode',
+      });
+    }
+    const fn = typeof (o.poll ?? o.stream) === "function";
+    const workerOnly = "only module sources ({ module }) run in workers";
+    if (fn && o.worker !== "shared") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["worker"],
+        message: `no "worker" for a function source: ${workerOnly}`,
+      });
+    }
+    if (fn && o.pool !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pool"],
+        message: `no "pool" for a function source: ${workerOnly}`,
       });
     }
     if (o.maxBackoff !== undefined && o.maxBackoff < o.initialBackoff) {

@@ -8,9 +8,9 @@ export interface WorkerPoolOptions {
   /** Most workers the pool runs at once (default: CPU count, 1 to 4). Watchers are spread over them. */
   size?: number;
   /**
-   * When a call times out or a stop takes too long, how long a worker has to answer a ping before
-   * it is judged stuck and killed (default `"100ms"`). A worker stuck inside the late source's own
-   * synchronous code is killed at once.
+   * How long a poll that timed out has to settle once its signal is aborted before its worker is
+   * killed (default `"100ms"`). A source that honours the signal (e.g. passes it to `fetch`) is
+   * never killed; one stuck in synchronous code is killed at once.
    */
   hangGrace?: Duration;
 }
@@ -32,7 +32,8 @@ const optionsSchema = z.strictObject({
 /**
  * Workers shared by module-source watchers. Workers start when the first watcher needs one and end
  * when their last watcher stops, so an idle pool holds no thread. A worker killed because one
- * source hung takes no other watcher with it: they are restarted on another worker.
+ * source hung takes no other watcher with it: they are restarted on another worker, and their
+ * `health().workerRestarts` says so.
  */
 export class WorkerPool {
   static #default: WorkerPool | undefined;
@@ -77,7 +78,8 @@ export class WorkerPool {
   /** Removes a session; its worker ends when it was the last. Resolves once that worker is gone. @internal */
   detach(session: WorkerSession, host: HostWorker): Promise<void> {
     host.sessions.delete(session.id);
-    if (host.sessions.size > 0 || !host.alive) return Promise.resolve();
+    if (!host.alive) return host.exited;
+    if (host.sessions.size > 0) return Promise.resolve();
     this.#remove(host);
     return host.terminate();
   }

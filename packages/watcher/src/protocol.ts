@@ -28,17 +28,16 @@ export type ToWorker =
   | { t: "stream"; id: number }
   | { t: "ack"; id: number }
   | { t: "close"; id: number }
-  | { t: "ping"; n: number }
   | { t: "batch"; messages: ToWorker[] };
 
 export type FromWorker =
+  | { t: "loaded"; id: number }
   | { t: "load-error"; id: number; error: SerializedError }
   | { t: "value"; id: number; call: number; value: unknown }
   | { t: "fail"; id: number; call: number; error: SerializedError; clone: boolean }
   | { t: "items"; id: number; items: unknown[]; bad?: BadItem[] }
   | { t: "end"; id: number; error?: SerializedError }
   | { t: "closed"; id: number }
-  | { t: "pong"; n: number }
   | { t: "batch"; messages: FromWorker[] };
 
 /**

@@ -35,14 +35,22 @@ export async function pump<T>(
   );
 }
 
+/** Runs synchronous user code with the busy mark set, clearing it even when the code throws. */
+function guarded<R>(control: PumpControl, fn: () => R): R {
+  control.busy(true);
+  try {
+    return fn();
+  } finally {
+    control.busy(false);
+  }
+}
+
 async function pumpSync<T>(
   source: Iterable<T>,
   sink: PumpSink<T>,
   control: PumpControl,
 ): Promise<"ended" | "closed"> {
-  control.busy(true);
-  const iterator = source[Symbol.iterator]();
-  control.busy(false);
+  const iterator = guarded(control, () => source[Symbol.iterator]());
   try {
     while (!control.closed) {
       const sliceEnd = performance.now() + SLICE_MS;
@@ -79,9 +87,7 @@ async function pumpAsync<T>(
   sink: PumpSink<T>,
   control: PumpControl,
 ): Promise<"ended" | "closed"> {
-  control.busy(true);
-  const iterator = source[Symbol.asyncIterator]();
-  control.busy(false);
+  const iterator = guarded(control, () => source[Symbol.asyncIterator]());
   // A partial batch is flushed once the event loop turns, so a slow source's items are not held
   // back; items that arrive within one turn still travel together.
   let scheduled = false;
@@ -92,10 +98,7 @@ async function pumpAsync<T>(
   let finished = false;
   try {
     while (!control.closed) {
-      control.busy(true);
-      const next = iterator.next();
-      control.busy(false);
-      const result = await next;
+      const result = await guarded(control, () => iterator.next());
       if (result.done) {
         finished = true;
         await sink.flush();

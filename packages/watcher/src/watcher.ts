@@ -66,6 +66,10 @@ export class Watcher<T = unknown, V = T> {
   #states: Listeners<[WatcherState, WatcherState, Watcher<T, V>]>;
   #hasLast = false;
   #last: V | undefined;
+  /** What dedupe compares the next value with: a snapshot, so mutating a delivered object in place cannot hide a change. */
+  #compareWith: V | undefined;
+  /** Values come from a worker, so they are already private copies. */
+  readonly #isolated: boolean;
   #lastValueAt: number | null = null;
   #startedAt: number | null = null;
   #errorCount = 0;
@@ -83,6 +87,7 @@ export class Watcher<T = unknown, V = T> {
     this.#config = resolveOptions(name, options as WatcherOptions<unknown, unknown>);
     this.name = name;
     this.mode = this.#config.mode;
+    this.#isolated = this.#config.source.kind === "module" && !this.#config.transform;
     this.#backoff = new Backoff({
       initial: this.#config.initialBackoff,
       max: this.#config.maxBackoff,
@@ -402,10 +407,27 @@ export class Watcher<T = unknown, V = T> {
         return;
       }
     }
-    if (dedupe && this.#hasLast && dedupe(this.#last, value)) {
-      this.#deduped++;
-      return;
+    if (dedupe && this.#hasLast) {
+      let same: boolean;
+      try {
+        same = dedupe(this.#compareWith, value);
+      } catch (error) {
+        this.#callbackErrors++;
+        this.#report(
+          new WatcherError(this.name, "transform", `dedupe threw: ${messageOf(error)}`, {
+            cause: error,
+          }),
+        );
+        // The value counts as changed: dropping it would compare every later value with the
+        // same stale one.
+        same = false;
+      }
+      if (same) {
+        this.#deduped++;
+        return;
+      }
     }
+    if (dedupe) this.#compareWith = this.#isolated ? value : snapshot(value);
     this.#last = value;
     this.#hasLast = true;
     this.#delivered++;
@@ -424,6 +446,16 @@ export class Watcher<T = unknown, V = T> {
     if (previous === state) return;
     this.#state = state;
     this.#states.emit(state, previous, this);
+  }
+}
+
+/** A structured clone of `value` for later comparison; the value itself when it cannot be cloned. */
+function snapshot<V>(value: V): V {
+  if (value === null || typeof value !== "object") return value;
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
   }
 }
 

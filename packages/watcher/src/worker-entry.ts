@@ -78,16 +78,22 @@ function handle(message: ToWorker): void {
     case "close":
       close(message.id);
       return;
-    case "ping":
-      send({ t: "pong", n: message.n });
   }
 }
 
 function open(id: number, spec: SourceSpec): void {
-  const fn = load(id, spec).catch((error) => {
-    send({ t: "load-error", id, error: serializeError(error) });
-    return undefined;
-  });
+  const fn = load(id, spec).then(
+    (loaded) => {
+      // Posted at once, not batched: the main thread starts the poll timeout from here, and a
+      // poll that hangs the worker right after would keep a batched message from ever leaving.
+      self.postMessage({ t: "loaded", id } satisfies FromWorker);
+      return loaded;
+    },
+    (error) => {
+      send({ t: "load-error", id, error: serializeError(error) });
+      return undefined;
+    },
+  );
   sessions.set(id, { id, spec, fn, calls: new Map(), stream: undefined });
 }
 
@@ -163,7 +169,9 @@ class StreamRun implements PumpSink<unknown> {
   constructor(readonly id: number) {}
 
   push(item: unknown): boolean {
-    this.#batch.push(item);
+    // Objects are copied now, not when the batch is posted: a source may reuse and mutate one
+    // object per item. Primitives (the fast path) need no copy.
+    this.#batch.push(item !== null && typeof item === "object" ? cloneOrKeep(item) : item);
     return this.#batch.length >= BATCH_SIZE;
   }
 
@@ -204,6 +212,15 @@ class StreamRun implements PumpSink<unknown> {
     this.#batch = [];
     this.#credits--;
     send({ t: "items", id: this.id, items });
+  }
+}
+
+/** A copy of `item`; the item itself when it cannot be cloned (the batch's post reports it). */
+function cloneOrKeep(item: unknown): unknown {
+  try {
+    return structuredClone(item);
+  } catch {
+    return item;
   }
 }
 

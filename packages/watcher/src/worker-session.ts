@@ -10,16 +10,24 @@ import type { Isolation } from "./types.ts";
 
 let nextId = 1;
 
+/** Extra time a poll's timeout allows while its worker starts and imports the module. */
+const LOAD_ALLOWANCE = 5_000;
+
 interface PendingCall {
   resolve(value: unknown): void;
   reject(error: Error): void;
+  timeout: number | undefined;
   timer: Timer | undefined;
 }
 
 export class WorkerSession implements PollSession, StreamSession {
   readonly id = nextId++;
   #host: HostWorker | undefined;
+  /** The module is loaded in the current worker: poll timeouts count from here, not from start-up. */
+  #loaded = false;
   #calls = new Map<number, PendingCall>();
+  /** Calls that timed out: each must settle within hangGrace after its abort, or the worker dies. */
+  #cancelled = new Map<number, Timer>();
   #nextCall = 1;
   #streaming = false;
   #loadError: SourceLoadError | undefined;
@@ -36,6 +44,7 @@ export class WorkerSession implements PollSession, StreamSession {
 
   #ensureHost(): HostWorker {
     if (!this.#host) {
+      this.#loaded = false;
       this.#host = this.pool.attach(this);
       this.#host.post({ t: "open", id: this.id, spec: this.spec });
     }
@@ -47,12 +56,24 @@ export class WorkerSession implements PollSession, StreamSession {
     const host = this.#ensureHost();
     const call = this.#nextCall++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const pending: PendingCall = { resolve, reject, timer: undefined };
-    if (timeout !== undefined)
-      pending.timer = setTimeout(() => this.#timedOut(call, timeout), timeout);
+    const pending: PendingCall = { resolve, reject, timeout, timer: undefined };
     this.#calls.set(call, pending);
+    this.#arm(call, pending);
     host.post({ t: "call", id: this.id, call });
     return promise;
+  }
+
+  /**
+   * Starts a call's timeout. Before the module is loaded in its worker the call gets LOAD_ALLOWANCE
+   * more (a cold start is not the poll's fault; a worker blocked by another source still is
+   * caught); once loaded, the plain timeout starts over.
+   */
+  #arm(call: number, pending: PendingCall): void {
+    const timeout = pending.timeout;
+    if (timeout === undefined) return;
+    clearTimeout(pending.timer);
+    const limit = this.#loaded ? timeout : timeout + LOAD_ALLOWANCE;
+    pending.timer = setTimeout(() => this.#timedOut(call, limit), limit);
   }
 
   #timedOut(call: number, timeout: number): void {
@@ -63,7 +84,19 @@ export class WorkerSession implements PollSession, StreamSession {
     const host = this.#host;
     if (!host) return;
     host.post({ t: "cancel", id: this.id, call });
-    void host.checkHung(this, this.pool.hangGrace);
+    if (host.isRunning(this)) {
+      host.kill(this, "was stuck");
+      return;
+    }
+    const grace = this.pool.hangGrace;
+    const why = `did not settle within ${formatDuration(grace)} after its poll timed out and was aborted`;
+    this.#cancelled.set(
+      call,
+      setTimeout(() => {
+        this.#cancelled.delete(call);
+        if (this.#host === host) host.kill(this, why);
+      }, grace),
+    );
   }
 
   start(): void {
@@ -78,6 +111,10 @@ export class WorkerSession implements PollSession, StreamSession {
   /** A message from the worker for this session. */
   receive(message: FromWorker): void {
     switch (message.t) {
+      case "loaded":
+        this.#loaded = true;
+        for (const [call, pending] of this.#calls) this.#arm(call, pending);
+        return;
       case "value":
         this.#settle(message.call)?.resolve(message.value);
         return;
@@ -93,8 +130,11 @@ export class WorkerSession implements PollSession, StreamSession {
         return;
       }
       case "items":
-        this.sink?.items(message.items, message.bad);
-        this.#host?.post({ t: "ack", id: this.id });
+        try {
+          this.sink?.items(message.items, message.bad);
+        } finally {
+          this.#host?.post({ t: "ack", id: this.id });
+        }
         return;
       case "end":
         this.#streaming = false;
@@ -109,11 +149,22 @@ export class WorkerSession implements PollSession, StreamSession {
   }
 
   #settle(call: number): PendingCall | undefined {
+    const late = this.#cancelled.get(call);
+    if (late) {
+      // A timed-out call settled after all (it honoured its abort signal): nothing to kill.
+      clearTimeout(late);
+      this.#cancelled.delete(call);
+    }
     const pending = this.#calls.get(call);
     if (!pending) return undefined;
     this.#calls.delete(call);
     clearTimeout(pending.timer);
     return pending;
+  }
+
+  #clearCancelled(): void {
+    for (const timer of this.#cancelled.values()) clearTimeout(timer);
+    this.#cancelled.clear();
   }
 
   #failLoad(error: SourceLoadError): void {
@@ -128,6 +179,7 @@ export class WorkerSession implements PollSession, StreamSession {
   /** The worker went away: move to another one, failing what the death is blamed for. @internal */
   moved(death: WorkerDeath): void {
     this.#host = undefined;
+    this.#clearCancelled();
     if (this.#closed) {
       this.#closed();
       return;
@@ -139,31 +191,38 @@ export class WorkerSession implements PollSession, StreamSession {
     }
     if (blamed) {
       const error = new WorkerExitError(death.reason);
+      const hadWork = this.#calls.size > 0 || this.#streaming;
       for (const call of [...this.#calls.keys()]) this.#settle(call)?.reject(error);
       if (this.#streaming) {
         this.#streaming = false;
         this.sink?.end(error);
       }
+      // With nothing running to fail, the death still shows in health().
+      if (!hadWork) this.events.restarted(death.reason);
       return;
     }
     this.events.restarted(death.reason);
     if (this.#calls.size === 0 && !this.#streaming) return;
     const host = this.#ensureHost();
-    for (const call of this.#calls.keys()) host.post({ t: "call", id: this.id, call });
+    for (const [call, pending] of this.#calls) {
+      this.#arm(call, pending);
+      host.post({ t: "call", id: this.id, call });
+    }
     if (this.#streaming) host.post({ t: "stream", id: this.id });
   }
 
+  /** Signals the source to stop; after `stopTimeout` without an answer its worker is killed. */
   async close(stopTimeout: number): Promise<void> {
     for (const call of [...this.#calls.keys()]) this.#settle(call);
+    this.#clearCancelled();
     this.#streaming = false;
     const host = this.#host;
     if (!host) return;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#closed = resolve;
     host.post({ t: "close", id: this.id });
-    if (!(await settlesWithin(promise, stopTimeout)) && host.alive) {
-      // Stuck: a dedicated worker is simply ended; a shared one is killed only if it is stuck too.
-      if (this.isolation === "shared-worker") await host.checkHung(this, this.pool.hangGrace);
+    if (!(await settlesWithin(promise, stopTimeout))) {
+      host.kill(this, `did not stop within ${formatDuration(stopTimeout)} (stopTimeout)`);
     }
     this.#host = undefined;
     await this.pool.detach(this, host);

@@ -72,6 +72,25 @@ describe("Watcher options", () => {
     ).toThrow('option "maxBackoff" got "1s": expected at least initialBackoff (2000ms)');
   });
 
+  test("durations longer than a timer can wait are rejected", () => {
+    expect(() => new Watcher("x", { poll, interval: "25d" })).toThrow(
+      'option "interval" got "25d": expected a duration up to 24 days (2147483647ms): timers cannot wait longer',
+    );
+  });
+
+  test("worker and pool are for module sources only", () => {
+    expect(() => new Watcher("x", { poll, interval: 10, worker: "dedicated" })).toThrow(
+      'option "worker" got "dedicated": expected no "worker" for a function source',
+    );
+    expect(() => new Watcher("x", { poll, interval: 10, pool: new WorkerPool() })).toThrow(
+      'no "pool" for a function source',
+    );
+    expect(
+      () =>
+        new Watcher("x", { poll: { module: SOURCES }, interval: 10, pool: { attach: 1 } as never }),
+    ).toThrow('option "pool" got { attach: 1 }: expected a WorkerPool');
+  });
+
   test("unknown options are named with the known ones", () => {
     const e = errorOf(() => new Watcher("x", { poll, interval: 10, intervl: 5 } as never));
     expect(e.message).toContain(

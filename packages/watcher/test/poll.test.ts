@@ -116,6 +116,38 @@ describe("poll mode with a function source", () => {
     expect(rt.values).toEqual(["low", "high"]);
   });
 
+  test("a throwing dedupe is reported and the loop goes on", async () => {
+    let n = 0;
+    const w = make("bad-dedupe", {
+      poll: () => ++n,
+      interval: "2ms",
+      dedupe: (a: number) => {
+        if (a === 1) throw new Error("compare bug");
+        return false;
+      },
+    });
+    const r = record(w);
+    w.start();
+    await waitFor(() => r.values.length >= 3);
+    // A value whose comparison threw counts as changed.
+    expect(r.values.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(r.errors.map((e) => e.message)).toEqual([
+      'watcher "bad-dedupe": dedupe threw: compare bug',
+    ]);
+  });
+
+  test("dedupe sees a change made in place to the same object", async () => {
+    const reading = { level: 0 };
+    const w = make("in-place", { poll: () => reading, interval: "2ms", dedupe: true });
+    const levels: number[] = [];
+    w.subscribe((v) => void levels.push(v.level));
+    w.start();
+    await waitFor(() => levels.length === 1);
+    reading.level = 1;
+    await waitFor(() => levels.length === 2);
+    expect(levels).toEqual([0, 1]);
+  });
+
   test("dedupe accepts a custom equality", async () => {
     let n = 0;
     const w = make("tens", {

@@ -115,17 +115,41 @@ describe("module sources in workers", () => {
     const h = healthy.health();
     expect(h.workerRestarts).toBe(1);
     expect(h.lastWorkerRestart?.reason).toBe(
-      'worker killed: the source of watcher "hung" was stuck',
+      'worker killed: the source of watcher "hung" was stuck in synchronous code',
     );
     expect(h.errorCount).toBe(0);
     // The hung watcher rejoins a worker at its next poll, after its backoff.
     expect(pool.stats()).toMatchObject({ workers: 1, sessions: 1, deaths: 1 });
   });
 
-  test("a poll that never settles but leaves its worker responsive is abandoned, not killed", async () => {
-    const pool = new WorkerPool({ size: 1 });
-    const w = make("lazy", {
+  test("a poll that never settles is killed hangGrace after its timeout; its neighbours move to a new worker", async () => {
+    const pool = new WorkerPool({ size: 1, hangGrace: "30ms" });
+    const healthy = make("healthy", { poll: source("counter"), interval: "5ms", pool });
+    const lazy = make("lazy", {
       poll: source("hangAsync"),
+      interval: "1h",
+      timeout: "20ms",
+      initialBackoff: "1h",
+      pool,
+    });
+    const rh = record(healthy);
+    const rl = record(lazy);
+    healthy.start();
+    await waitFor(() => rh.values.length >= 1);
+    lazy.start();
+    await waitFor(() => pool.stats().deaths === 1);
+    expect(rl.errors.map((e) => e.phase)).toEqual(["timeout"]);
+    const before = rh.values.length;
+    await waitFor(() => rh.values.length >= before + 2);
+    expect(healthy.health().lastWorkerRestart?.reason).toBe(
+      'worker killed: the source of watcher "lazy" did not settle within 30ms after its poll timed out and was aborted',
+    );
+  });
+
+  test("a poll that honours its abort signal is not killed at its timeout", async () => {
+    const pool = new WorkerPool({ size: 1, hangGrace: "200ms" });
+    const w = make("polite", {
+      poll: source("waitForAbort"),
       interval: "1h",
       timeout: "20ms",
       initialBackoff: "5ms",
@@ -133,16 +157,70 @@ describe("module sources in workers", () => {
     });
     const r = record(w);
     w.start();
-    await waitFor(() => r.errors.length >= 2);
+    await waitFor(() => r.errors.length >= 3, { timeout: 3000 });
     expect(r.errors.every((e) => e.phase === "timeout")).toBe(true);
     expect(pool.stats().deaths).toBe(0);
-    // Timed-out polls are not waited for again: stop is prompt.
-    await waitFor(() => w.state === "backoff");
-    await w.stop();
-    expect(pool.stats()).toEqual({ workers: 0, sessions: 0, deaths: 0 });
   });
 
-  test("stop() waits up to stopTimeout for a running poll, then abandons it if the worker still answers", async () => {
+  test("the worker stuck in another watcher's synchronous code is blamed on that watcher", async () => {
+    const pool = new WorkerPool({ size: 1, hangGrace: "20ms" });
+    const quick = make("quick", {
+      poll: source("counter"),
+      interval: "5ms",
+      timeout: "50ms",
+      pool,
+    });
+    const hog = make("hog", {
+      poll: source("hangSync"),
+      interval: "1h",
+      initialBackoff: "1h",
+      pool,
+    });
+    const rq = record(quick);
+    const rh = record(hog);
+    quick.start();
+    await waitFor(() => rq.values.length >= 1);
+    hog.start();
+    await waitFor(() => rh.errors.length === 1);
+    expect(rh.errors[0]?.phase).toBe("worker");
+    expect(rh.errors[0]?.message).toContain(
+      'the source of watcher "hog" was stuck in synchronous code',
+    );
+    expect(quick.health().lastWorkerRestart?.reason).toContain('watcher "hog"');
+    expect(pool.stats().deaths).toBe(1);
+  });
+
+  test("a worker killed by an uncaught error is reported in the health of every watcher it hosted", async () => {
+    const pool = new WorkerPool({ size: 1 });
+    const w = make("crashy", { poll: source("throwsLater"), interval: "1h", pool });
+    const r = record(w);
+    w.start();
+    await waitFor(() => r.values.length === 1);
+    await waitFor(() => pool.stats().deaths === 1);
+    await waitFor(() => w.health().workerRestarts === 1);
+    expect(w.health().lastWorkerRestart?.reason).toMatch(
+      /^worker exited unexpectedly with code \d+ \(late failure\)$/,
+    );
+  });
+
+  test("a poll's timeout does not count the time to start the worker and load the module", async () => {
+    const pool = new WorkerPool({ size: 1 });
+    const w = make("cold", { poll: source("counter"), interval: "1h", timeout: "1ms", pool });
+    const r = record(w);
+    w.start();
+    await waitFor(() => r.values.length === 1 || r.errors.length > 0);
+    expect(r.errors).toEqual([]);
+  });
+
+  test("stream objects are copied when yielded, so a source may reuse one object", async () => {
+    const w = make("mutating", { stream: source("mutating"), retry: false });
+    const r = record(w);
+    w.start();
+    await waitFor(() => w.state === "ended");
+    expect(r.values).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+  });
+
+  test("stop() kills the worker of a poll that does not finish within stopTimeout", async () => {
     const pool = new WorkerPool({ size: 1 });
     const started = new Int32Array(new SharedArrayBuffer(4));
     const w = make("lazy-stop", {
@@ -156,7 +234,7 @@ describe("module sources in workers", () => {
     const t0 = performance.now();
     await w.stop();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
-    expect(pool.stats()).toEqual({ workers: 0, sessions: 0, deaths: 0 });
+    expect(pool.stats()).toEqual({ workers: 0, sessions: 0, deaths: 1 });
   });
 
   test("the poll's signal aborts at its timeout", async () => {

@@ -15,6 +15,7 @@ export { Listeners } from "./listeners.ts";
 export {
   durationSchema,
   functionSchema,
+  MAX_TIMER_MS,
   type OptionIssue,
   OptionsError,
   parseOptions,

@@ -36,7 +36,9 @@ export function showValue(value: unknown): string {
   if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
   if (typeof value === "string")
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  const text = Bun.inspect(value, { depth: 1, colors: false }).replace(/\s+/g, " ");
+  const text = Bun.inspect(value, { depth: 1, colors: false })
+    .replace(/\s+/g, " ")
+    .replace(/, ([}\]])/g, " $1");
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -113,6 +115,9 @@ function unwrapToObject(schema: unknown): unknown {
     : current;
 }
 
+/** Longest delay a timer can take (2^31 - 1 ms, about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /**
  * Zod schema for a duration option: accepts milliseconds or a duration string, outputs
  * milliseconds. `positive` rejects zero.
@@ -125,6 +130,13 @@ export function durationSchema(options: { positive?: boolean } = {}) {
     const ms = tryParseDuration(value);
     if (ms === undefined || (options.positive && ms === 0)) {
       ctx.addIssue({ code: "custom", message: expected });
+      return z.NEVER;
+    }
+    if (ms > MAX_TIMER_MS) {
+      ctx.addIssue({
+        code: "custom",
+        message: `a duration up to 24 days (${MAX_TIMER_MS}ms): timers cannot wait longer`,
+      });
       return z.NEVER;
     }
     return ms;
