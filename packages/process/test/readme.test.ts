@@ -16,15 +16,15 @@ test("the README example runs as written (against a stand-in cloudflared)", asyn
   const code = blocks.find(([, lang]) => lang === "ts")?.[2];
   const output = blocks.find(([, lang]) => lang === "")?.[2];
   if (!code || !output) throw new Error("README.md has no ts example and output block");
-  expect(code).toContain('proc.start(["cloudflared", "tunnel", "--url", "http://127.0.0.1:5000"]');
+  expect(code).toContain('proc.start([cloudflared, "tunnel", "--url", "http://127.0.0.1:5000"]');
 
-  // A cloudflared on PATH that behaves like the real one.
+  // A cloudflared on PATH that behaves like the real one (so a real one installed here is not used).
   const bin = mkdtempSync(join(tmpdir(), "specter-bin-"));
   made.push(bin);
   copyFileSync(fixture("fake-cloudflared.sh"), join(bin, "cloudflared"));
   chmodSync(join(bin, "cloudflared"), 0o755);
-  // Beside the tests, so that "@specter/process" resolves as it would for a user (gitignored).
-  const example = new URL(`./.readme-example-${process.pid}.ts`, import.meta.url).pathname;
+  // In the README's folder, as a user would run it (gitignored).
+  const example = new URL(`../.readme-example-${process.pid}.ts`, import.meta.url).pathname;
   made.push(example);
   writeFileSync(example, code);
 
