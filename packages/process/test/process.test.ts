@@ -85,7 +85,9 @@ describe("start", () => {
       expect(proc.running).toBe(false);
       expect(await proc.stop()).toBeNull();
       expect(trees()).toEqual([]);
-      await Bun.sleep(20); // give a stray rejection a chance to surface
+      // Unhandled rejections are reported once the microtasks of a turn have run.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
       expect(rejections).toEqual([]);
     } finally {
       process.off("unhandledRejection", onRejection);
