@@ -468,7 +468,7 @@ export class ManagedProcess {
           );
         }
       } finally {
-        tap.end();
+        if (!run.cancelled) tap.end(); // else #finishRun flushed it
         reader.releaseLock();
       }
     })();
@@ -577,7 +577,9 @@ export class ManagedProcess {
       );
     }
     const pumps = [...run.pumps.values()];
-    if (pumps.length > 0 && !(await settlesWithin(Promise.all(pumps), this.#config.killTimeout))) {
+    const drained =
+      pumps.length === 0 || (await settlesWithin(Promise.all(pumps), this.#config.killTimeout));
+    if (!drained) {
       this.#report(
         new ProcessError(
           this.name,
@@ -589,6 +591,8 @@ export class ManagedProcess {
     }
     run.cancelled = true;
     for (const reader of run.readers) reader.cancel().catch(() => {});
+    // Flush partial lines now, not when the cancelled reads come back (a restart may be reading).
+    if (!drained) for (const stream of run.pumps.keys()) this.#taps[stream].end();
     for (const stream of STREAMS) {
       const readable = run.child[stream];
       if (readable instanceof ReadableStream && !run.pumps.has(stream)) {
@@ -626,7 +630,8 @@ export class ManagedProcess {
     this.#wake?.();
     const run = this.#run;
     if (run) {
-      run.stopRequested = true;
+      // A child that already exited by itself was not ended by stop(): its exit says so.
+      if (run.exit === undefined) run.stopRequested = true;
       const result = await this.#terminate(run);
       if (result === "stuck") {
         throw new StopTimeoutError(
@@ -644,7 +649,7 @@ export class ManagedProcess {
     this.#wake?.();
     const run = this.#run;
     if (run) {
-      run.stopRequested = true;
+      if (run.exit === undefined) run.stopRequested = true;
       killGroupNow(run.pid);
     }
   }
