@@ -1,12 +1,118 @@
-// Placeholder until the demo issue: shows one watcher working, then exits.
-import { Watcher } from "@specter/watcher";
+/**
+ * Specter demo: a live monitor that shows every primitive working. Watchers poll the machine in a
+ * Worker, a stream watcher follows a log file, a supervised child crashes and is restarted, and a
+ * status endpoint serves it all on 127.0.0.1. Ctrl-C stops everything in order.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry, type Service, type StatusServer, serveStatus } from "@specter/service";
+import { WorkerPool } from "@specter/watcher";
+import { formatDuration } from "@specter/watcher/shared";
+import { descendants } from "@specter/watcher/testing";
+import { type DemoArgs, parseDemoArgs, USAGE } from "./args.ts";
+import { LogService, MonitorService, SupervisorService } from "./services.ts";
+import { createView } from "./view.ts";
 
-const watcher = new Watcher("clock", {
-  poll: () => new Date().toISOString().slice(11, 19),
-  interval: "1s",
-});
-watcher.subscribe((time) => console.log(`[demo] ${time}`));
-watcher.start();
-await Bun.sleep(3_000);
-await watcher.stop();
-console.log("[demo] stopped cleanly");
+let args: DemoArgs | "help";
+try {
+  args = parseDemoArgs(Bun.argv.slice(2));
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+if (args === "help") {
+  console.log(USAGE);
+  process.exit(0);
+}
+const { json, duration } = args;
+const print = (line: string) => console.log(line);
+
+const dir = mkdtempSync(join(tmpdir(), "specter-demo-"));
+const registry = new Registry();
+const view = createView(json, print);
+registry.onActivity(view.show);
+const services: Service[] = [
+  registry.register(new MonitorService("monitor")),
+  registry.register(new LogService("logs", join(dir, "app.log"))),
+  registry.register(new SupervisorService("supervisor")),
+];
+for (const service of services) service.onError(() => {}); // shown by the view as "error" activity
+
+let server: StatusServer;
+try {
+  server = serveStatus({ registry, port: args.port });
+} catch (error) {
+  if (args.portGiven) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+  server = serveStatus({ registry, port: 0 });
+}
+
+const started = Date.now();
+if (json)
+  print(
+    JSON.stringify({
+      type: "ready",
+      status: `${server.url}status`,
+      events: `${server.url}events`,
+      at: started,
+    }),
+  );
+else {
+  print(
+    `Specter demo: status ${server.url}status · live events ${server.url}events · health ${server.url}healthz`,
+  );
+  print(
+    duration ? `running for ${formatDuration(duration)}; Ctrl-C stops early` : "Ctrl-C to stop",
+  );
+}
+
+let stopping: Promise<void> | undefined;
+const shutdown = (why: string) => {
+  stopping ??= (async () => {
+    const t0 = performance.now();
+    if (!json) print(`${why}: stopping services in reverse order...`);
+    await registry.stop();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    const processes = descendants(process.pid).length;
+    const workers = WorkerPool.default.stats().workers;
+    const timers = services.reduce((n, s) => {
+      const t = s.health().tasks;
+      return n + t.intervals + t.timeouts + t.spawned;
+    }, 0);
+    const clean = processes === 0 && workers === 0 && timers === 0;
+    const ms = Math.round(performance.now() - t0);
+    const summary = {
+      type: "summary",
+      clean,
+      stoppedInMs: ms,
+      ranForMs: Date.now() - started,
+      restarts: view.counters.restarts,
+      errors: view.counters.errors,
+      left: { processes, workers, timers },
+    };
+    if (json) print(JSON.stringify(summary));
+    else {
+      print(
+        `stopped in ${ms}ms after ${formatDuration(summary.ranForMs)} (${summary.restarts} child restarts, ${view.counters.logLines} log lines followed) — left behind: ${processes} processes, ${workers} workers, ${timers} timers${clean ? "" : " (NOT CLEAN)"}`,
+      );
+    }
+    process.exit(clean ? 0 : 1);
+  })();
+  return stopping;
+};
+
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+try {
+  for (const service of services) await service.start();
+} catch (error) {
+  console.error(`demo: could not start: ${(error as Error).message}`);
+  await shutdown("start failed");
+}
+if (duration !== undefined)
+  setTimeout(() => void shutdown(`ran for ${formatDuration(duration)}`), duration);

@@ -5,10 +5,11 @@ export type EventMap = Record<string, unknown>;
 
 /** A typed publish/subscribe channel; a throwing handler is reported and the others still run. */
 export class EventBus<E extends EventMap = EventMap> {
-  #handlers = new Map<keyof E, Listeners<[unknown]>>();
-  #any: Listeners<[keyof E, unknown]>;
+  // Keyed by PropertyKey, not keyof E, so a bus of specific events is still an EventBus<EventMap>.
+  #handlers = new Map<PropertyKey, Listeners<[unknown]>>();
+  #any: Listeners<[PropertyKey, unknown]>;
 
-  constructor(private readonly onError: (error: unknown, event: keyof E) => void = () => {}) {
+  constructor(private readonly onError: (error: unknown, event: PropertyKey) => void = () => {}) {
     this.#any = new Listeners((error) => onError(error, "*"));
   }
 
@@ -23,7 +24,7 @@ export class EventBus<E extends EventMap = EventMap> {
   }
 
   /** Calls `handler(event, data)` for every event. */
-  onAny(handler: (event: keyof E, data: unknown) => unknown): () => void {
+  onAny(handler: (event: PropertyKey, data: unknown) => unknown): () => void {
     return this.#any.add(handler);
   }
 

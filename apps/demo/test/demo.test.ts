@@ -1,0 +1,101 @@
+import { expect, test } from "bun:test";
+import { HealthzResponse, StatusResponse } from "@specter/service";
+import { descendants, isAlive, waitFor } from "@specter/watcher/testing";
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+
+/** Starts the demo as a real child process and collects its output lines as they come. */
+function runDemo(args: string[]) {
+  const child = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
+  const lines: string[] = [];
+  const read = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of child.stdout) {
+      buffer += decoder.decode(chunk, { stream: true });
+      const parts = buffer.split("\n");
+      buffer = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+    if (buffer) lines.push(buffer);
+  })();
+  const stderr = new Response(child.stderr).text();
+  return { child, lines, read, stderr };
+}
+
+test("the demo serves /status and /healthz, and Ctrl-C stops everything it started", async () => {
+  const demo = runDemo(["--port", "0"]);
+  try {
+    const header = await waitFor(
+      () => demo.lines.find((l) => l.startsWith("Specter demo: status ")),
+      { timeout: 10_000 },
+    );
+    const base = /status (http:\/\/127\.0\.0\.1:\d+\/)status/.exec(header)?.[1] as string;
+    expect(base).toBeDefined();
+    // Wait until the supervised child and the watchers are up.
+    await waitFor(
+      () =>
+        demo.lines.some((l) => /child\s+ready/.test(l)) &&
+        demo.lines.some((l) => /load\s+\d/.test(l)),
+      {
+        timeout: 10_000,
+      },
+    );
+    const status = StatusResponse.parse(await (await fetch(`${base}status`)).json());
+    expect(status.services.map((s) => [s.name, s.state])).toEqual([
+      ["monitor", "running"],
+      ["logs", "running"],
+      ["supervisor", "running"],
+    ]);
+    const monitor = status.services[0];
+    expect(monitor?.watchers.map((w) => [w.name, w.isolation])).toEqual([
+      ["load", "shared-worker"],
+      ["memory", "shared-worker"],
+      ["disk", "shared-worker"],
+    ]);
+    const healthz = await fetch(`${base}healthz`);
+    expect(healthz.status).toBe(200);
+    expect(HealthzResponse.parse(await healthz.json()).ok).toBe(true);
+
+    const started = descendants(demo.child.pid);
+    expect(started.length).toBeGreaterThanOrEqual(1);
+    demo.child.kill("SIGINT");
+    expect(await demo.child.exited).toBe(0);
+    await demo.read;
+    expect(await demo.stderr).toBe("");
+    expect(demo.lines.at(-1)).toMatch(
+      /^stopped in \d+ms after .* — left behind: 0 processes, 0 workers, 0 timers$/,
+    );
+    expect(started.filter(isAlive)).toEqual([]);
+  } finally {
+    demo.child.kill("SIGKILL");
+  }
+}, 30_000);
+
+test("--duration runs for a fixed time and exits 0; --json prints events as JSON lines", async () => {
+  const demo = runDemo(["--port", "0", "--duration", "3s", "--json"]);
+  try {
+    expect(await demo.child.exited).toBe(0);
+    await demo.read;
+    const events = demo.lines.map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    expect(events[0]?.type).toBe("ready");
+    expect(events.some((e) => e.type === "watcher-value")).toBe(true);
+    expect(events.at(-1)).toMatchObject({
+      type: "summary",
+      clean: true,
+      left: { processes: 0, workers: 0, timers: 0 },
+    });
+  } finally {
+    demo.child.kill("SIGKILL");
+  }
+}, 30_000);
+
+test("bad arguments are explained, with the usage", async () => {
+  const demo = runDemo(["--duration", "soon"]);
+  expect(await demo.child.exited).toBe(2);
+  const err = await demo.stderr;
+  expect(err).toContain('demo: option "duration" got "soon": expected a duration greater than 0');
+  const unknown = runDemo(["--colour"]);
+  expect(await unknown.child.exited).toBe(2);
+  expect(await unknown.stderr).toContain("usage: bun run apps/demo");
+});
