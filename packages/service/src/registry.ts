@@ -189,6 +189,39 @@ export class Registry {
   async stop(): Promise<void> {
     for (const service of [...this.#services].reverse()) await service.stop();
   }
+
+  /**
+   * On SIGINT or SIGTERM, stops every registered service (newest first), then lets the signal end
+   * the host as it would have without this handler. A second signal while stopping ends the host at
+   * once. Returns a function that removes the handlers.
+   */
+  handleSignals(
+    signals: readonly ("SIGINT" | "SIGTERM" | "SIGHUP")[] = ["SIGINT", "SIGTERM"],
+  ): () => void {
+    let stopping = false;
+    const remove = () => {
+      for (const signal of signals) process.off(signal, handlers[signal] as () => void);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        remove();
+        process.kill(process.pid, signal);
+        return;
+      }
+      stopping = true;
+      this.stop().finally(() => {
+        remove();
+        // With no other handler left, the re-raised signal ends the host the default way.
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      });
+    };
+    const handlers = Object.fromEntries(signals.map((s) => [s, () => onSignal(s)])) as Record<
+      string,
+      () => void
+    >;
+    for (const signal of signals) process.on(signal, handlers[signal] as () => void);
+    return remove;
+  }
 }
 
 function checkKey(key: unknown, method: string): void {

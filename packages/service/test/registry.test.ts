@@ -92,3 +92,32 @@ describe("Registry", () => {
     expect(r.services().map((s) => s.name)).toEqual(["a", "c"]);
   });
 });
+
+describe("Registry.handleSignals", () => {
+  test("SIGTERM stops every registered service, then ends the host by the signal; no process survives", async () => {
+    const { descendants, isAlive, waitFor } = await import("@specter/watcher/testing");
+    const host = Bun.spawn(
+      [process.execPath, new URL("./fixtures/host.ts", import.meta.url).pathname],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const out: string[] = [];
+    const reading = (async () => {
+      for await (const chunk of host.stdout)
+        out.push(...new TextDecoder().decode(chunk).split("\n").filter(Boolean));
+    })();
+    try {
+      await waitFor(() => out.includes("ready"), { timeout: 5000 });
+      await waitFor(() => descendants(host.pid).length >= 3, { timeout: 5000 });
+      const tree = descendants(host.pid);
+      host.kill("SIGTERM");
+      await host.exited;
+      await reading;
+      expect(host.signalCode).toBe("SIGTERM");
+      expect(out).toEqual(["ready", "cleanup ran"]);
+      expect(tree.filter(isAlive)).toEqual([]);
+      expect(await new Response(host.stderr).text()).toBe("");
+    } finally {
+      host.kill("SIGKILL");
+    }
+  }, 15_000);
+});
