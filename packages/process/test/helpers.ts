@@ -71,7 +71,21 @@ export function isGuard(pid: number): boolean {
   }
 }
 
-/** Live descendants of this process, orphan guards left out: the managed process trees. */
+/**
+ * Live descendants of this process, orphan guards left out: the managed process trees. A guard
+ * shows the host's command line until it execs, and none while it exits: poll with waitFor.
+ */
 export function trees(): number[] {
   return descendants().filter((pid) => !isGuard(pid));
+}
+
+/** Live descendants of this process in process group `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  return descendants().filter((pid) => {
+    try {
+      return pgidOf(pid) === pgid;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }

@@ -9,7 +9,7 @@ import {
   startProcess,
   WaitTimeoutError,
 } from "../src/index.ts";
-import { cleanup, collect, fixture, make, pgidOf, sh, trees } from "./helpers.ts";
+import { cleanup, collect, fixture, groupMembers, make, pgidOf, sh, trees } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -85,7 +85,7 @@ describe("start", () => {
       expect(proc.state).toBe("idle");
       expect(proc.running).toBe(false);
       expect(await proc.stop()).toBeNull();
-      expect(trees()).toEqual([]);
+      await waitFor(() => trees().length === 0);
       // Unhandled rejections are reported once the microtasks of a turn have run.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setImmediate(resolve));
@@ -170,18 +170,19 @@ describe("stop", () => {
     expect(exit).toMatchObject({ signalCode: "SIGKILL", stopped: true, killed: true });
     expect(took).toBeGreaterThanOrEqual(400);
     expect(took).toBeLessThan(400 + 2_000);
-    expect(trees()).toEqual([]);
+    await waitFor(() => trees().length === 0);
   });
 
   test('no grandchild outlives stop(): sh -c "sleep 30 & sleep 30 & wait"', async () => {
     const proc = make("tree").start(["sh", "-c", "sleep 30 & sleep 30 & wait"]);
     const pid = proc.pid as number;
-    await waitFor(() => trees().length === 3);
-    const tree = trees();
-    for (const p of tree) expect(pgidOf(p)).toBe(pid);
+    await waitFor(() => groupMembers(pid).length === 3);
+    const tree = groupMembers(pid);
+    // sh and both sleeps are in the child's group, which is not ours.
+    expect(pgidOf(pid)).not.toBe(pgidOf(process.pid));
     await proc.stop();
     for (const p of tree) expect(isAlive(p)).toBe(false);
-    expect(trees()).toEqual([]);
+    await waitFor(() => trees().length === 0);
   });
 
   test("grandchildren that ignore SIGTERM are killed too, and the leader exits first", async () => {
@@ -194,8 +195,9 @@ describe("stop", () => {
       },
     );
     const out = collect(proc, "stdout");
-    await waitFor(() => out.lines.includes("ready") && trees().length === 3);
-    const tree = trees();
+    const pid = proc.pid as number;
+    await waitFor(() => out.lines.includes("ready") && groupMembers(pid).length === 3);
+    const tree = groupMembers(pid);
     const exit = await proc.stop();
     expect(exit?.killed).toBe(true);
     for (const p of tree) expect(isAlive(p)).toBe(false);
@@ -207,7 +209,7 @@ describe("stop", () => {
     const exit = await proc.wait("5s");
     expect(exit).toMatchObject({ exitCode: 0, stopped: false });
     expect(proc.state).toBe("exited");
-    expect(trees()).toEqual([]);
+    await waitFor(() => trees().length === 0);
   });
 
   test("idempotent and safe to call concurrently", async () => {
@@ -345,6 +347,6 @@ describe("attach and startProcess", () => {
     expect(err.lines).toEqual(["err 1", "err 2", "err 3"]);
     await o.stop();
     expect(() => startProcess("bad", ["sleep", "1"], { owner: {} as never })).toThrow("addCleanup");
-    expect(trees()).toEqual([]);
+    await waitFor(() => trees().length === 0);
   });
 });
