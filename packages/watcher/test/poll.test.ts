@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Watcher, type WatcherState } from "../src/index.ts";
 import { waitFor } from "../src/testing/index.ts";
-import { record } from "./helpers.ts";
+import { record, stoppedAfterEach } from "./helpers.ts";
 
-const started: Watcher<unknown, unknown>[] = [];
-function make<T, V = T>(...args: ConstructorParameters<typeof Watcher<T, V>>): Watcher<T, V> {
-  const w = new Watcher<T, V>(...args);
-  started.push(w as Watcher<unknown, unknown>);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((w) => w.stop()));
-});
+const make = stoppedAfterEach();
 
 describe("poll mode with a function source", () => {
   test("polls at once, then on the interval; subscribers get (value, watcher)", async () => {

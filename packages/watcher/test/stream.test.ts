@@ -1,17 +1,8 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { Watcher } from "../src/index.ts";
+import { describe, expect, test } from "bun:test";
 import { waitFor } from "../src/testing/index.ts";
-import { record } from "./helpers.ts";
+import { record, stoppedAfterEach } from "./helpers.ts";
 
-const started: Watcher<unknown, unknown>[] = [];
-function make<T, V = T>(...args: ConstructorParameters<typeof Watcher<T, V>>): Watcher<T, V> {
-  const w = new Watcher<T, V>(...args);
-  started.push(w as Watcher<unknown, unknown>);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((w) => w.stop()));
-});
+const make = stoppedAfterEach();
 
 describe("stream mode with a function source", () => {
   test("a generator's items arrive in order; with retry: false an ended stream ends the watcher", async () => {

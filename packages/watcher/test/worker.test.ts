@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { Watcher, WorkerPool } from "../src/index.ts";
+import { describe, expect, test } from "bun:test";
+import { WorkerPool } from "../src/index.ts";
 import { waitFor } from "../src/testing/index.ts";
-import { record, SOURCES } from "./helpers.ts";
+import { record, SOURCES, stoppedAfterEach } from "./helpers.ts";
 
-const started: Watcher<unknown, unknown>[] = [];
-function make<T, V = T>(...args: ConstructorParameters<typeof Watcher<T, V>>): Watcher<T, V> {
-  const w = new Watcher<T, V>(...args);
-  started.push(w as Watcher<unknown, unknown>);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((w) => w.stop()));
-});
+const make = stoppedAfterEach();
 
 const source = (name: string, args?: unknown[]) => ({
   module: SOURCES,
@@ -205,7 +197,8 @@ describe("module sources in workers", () => {
 
   test("a poll's timeout does not count the time to start the worker and load the module", async () => {
     const pool = new WorkerPool({ size: 1 });
-    const w = make("cold", { poll: source("counter"), interval: "1h", timeout: "1ms", pool });
+    const slow = { module: new URL("slow-to-load.ts", FIXTURES), export: "poll" };
+    const w = make("cold", { poll: slow, interval: "1h", timeout: "100ms", pool });
     const r = record(w);
     w.start();
     await waitFor(() => r.values.length === 1 || r.errors.length > 0);
