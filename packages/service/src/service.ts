@@ -1,5 +1,10 @@
 import { basename } from "node:path";
-import { ManagedProcess, type ProcessOptions, type StartOptions } from "@specter/process";
+import {
+  ManagedProcess,
+  type ProcessOptions,
+  type StartOptions,
+  startProcess,
+} from "@specter/process";
 import { Watcher } from "@specter/watcher";
 import {
   type Duration,
@@ -322,18 +327,10 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
 
   /** Starts a ManagedProcess owned by this service (stopped, with its whole process group, on stop). */
   startProcess(argv: string[], options: ServiceProcessOptions = {}): ManagedProcess {
-    const { name, cwd, env, stdin, stdout, stderr, ...processOptions } = options;
-    const start: StartOptions = {};
-    if (cwd !== undefined) start.cwd = cwd;
-    if (env !== undefined) start.env = env;
-    if (stdin !== undefined) start.stdin = stdin;
-    if (stdout !== undefined) start.stdout = stdout;
-    if (stderr !== undefined) start.stderr = stderr;
+    const { name, ...rest } = options;
     const processName =
       name ?? (Array.isArray(argv) && typeof argv[0] === "string" ? basename(argv[0]) : "process");
-    const proc = new ManagedProcess(processName, processOptions);
-    proc.start(argv, start);
-    return this.own(proc);
+    return this.own(startProcess(processName, argv, rest));
   }
 
   #track(resource: unknown): () => void {
