@@ -424,7 +424,9 @@ export class ManagedProcess {
       pumps: new Map(),
       readers: [],
       cancelled: false,
-      guard: this.#config.hostShutdown ? new OrphanGuard(child.pid) : undefined,
+      guard: this.#config.hostShutdown
+        ? new OrphanGuard(child.pid, this.#config.terminateTimeout)
+        : undefined,
     };
     const reaped = () => {
       run.exit = {

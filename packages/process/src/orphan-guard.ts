@@ -1,23 +1,30 @@
 /**
  * The last line of defence against orphans: next to each child group runs a tiny `sh` that blocks
- * reading a pipe from the host and, when the pipe reaches end-of-file, SIGKILLs the group. The
- * host never writes to that pipe; the kernel closes it when the host dies, however it dies —
- * SIGKILL, a crash, or `bun test` ending without running "exit" listeners. After a normal stop the
- * guard is killed first (so it can never signal a reused group id) and its pipe closed.
+ * reading a pipe from the host and, when the pipe reaches end-of-file, stops the group the way
+ * `stop()` would: SIGTERM, up to `terminateTimeout` for the group to go, then SIGKILL. The host
+ * never writes to that pipe; the kernel closes it when the host dies, however it dies — SIGKILL,
+ * a crash, or `bun test` ending without running "exit" listeners. After a normal stop the guard is
+ * killed first (so it can never signal a reused group id) and its pipe closed.
  */
 import type { FileSink, Subprocess } from "bun";
 
-// dash's kill takes "-PGID" but not "--".
-const SCRIPT = 'read _; kill -KILL "-$1" 2>/dev/null';
+// $1 = process group, $2 = terminateTimeout in tenths of a second. dash's kill takes "-PGID"
+// but not "--".
+const SCRIPT = `read _
+kill -TERM "-$1" 2>/dev/null || exit 0
+i=0
+while [ "$i" -lt "$2" ] && kill -0 "-$1" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+kill -KILL "-$1" 2>/dev/null`;
 
 export class OrphanGuard {
   readonly #guard: Subprocess<"pipe", "ignore", "ignore"> | undefined;
   /** Held so the pipe stays open (and is not collected) for as long as the child lives. */
   readonly #pipe: FileSink | undefined;
 
-  constructor(pgid: number) {
+  constructor(pgid: number, terminateTimeout: number) {
+    const tenths = String(Math.ceil(terminateTimeout / 100));
     try {
-      this.#guard = Bun.spawn(["sh", "-c", SCRIPT, "specter-orphan-guard", String(pgid)], {
+      this.#guard = Bun.spawn(["sh", "-c", SCRIPT, "specter-orphan-guard", String(pgid), tenths], {
         stdin: "pipe",
         stdout: "ignore",
         stderr: "ignore",

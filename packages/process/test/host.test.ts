@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isAlive, waitFor } from "@specter/watcher/testing";
 import { cleanup, fixture, make } from "./helpers.ts";
 
@@ -24,8 +27,9 @@ interface HostReport {
 }
 
 /** Runs fixtures/host.ts in `mode` and returns it once it reported its process tree. */
-async function host(mode: string) {
+async function host(mode: string, env: Record<string, string> = {}) {
   const child = Bun.spawn([process.execPath, fixture("host.ts"), mode], {
+    env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -137,6 +141,20 @@ describe("host shutdown hooks", () => {
     await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive), {
       message: "the orphan guard killed the group",
     });
+  });
+
+  test("the orphan guard stops the group gracefully: SIGTERM first", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "specter-guard-"));
+    const mark = join(dir, "mark");
+    try {
+      const { child, report } = await host("graceful", { MARK: mark });
+      child.kill("SIGKILL");
+      await child.exited;
+      await waitFor(() => !isAlive(report.pid));
+      expect(readFileSync(mark, "utf8")).toBe("TERM\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("`bun test` ending with a process never stopped leaves nothing behind", async () => {
