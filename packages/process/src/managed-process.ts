@@ -370,7 +370,9 @@ export class ManagedProcess {
    * across restarts; a callback that throws is reported and the others still get every line.
    * Returns a function that stops this watcher.
    *
-   * May be called before `start()`; `start()` then requires that stream to be piped.
+   * May be called before `start()`; `start()` then requires that stream to be piped. A watcher
+   * added while output flows starts with the next chunk (mid-line, unless another line watcher
+   * with the same `maxLineLength` and `overflow` is already there).
    *
    * @throws {OptionsError} bad stream name, callback or option.
    * @throws {ProcessStateError} the running process was started without `{ [stream]: "pipe" }`.

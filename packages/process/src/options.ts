@@ -87,7 +87,7 @@ export function resolveProcessOptions(name: unknown, options: ProcessOptions = {
   const o = parseOptions(processSchema, options ?? {}, `ManagedProcess "${String(name)}"`);
   const restart: RestartConfig =
     typeof o.restart === "string"
-      ? parseOptions(restartObjectSchema, { policy: o.restart }, "")
+      ? restartObjectSchema.parse({ policy: o.restart }) // defaults for the other limits
       : o.restart;
   return {
     terminateTimeout: o.terminateTimeout,

@@ -90,7 +90,6 @@ export class StreamTap {
       group = new LineGroup(config, this.#onError);
       this.#groups.set(key, group);
     }
-    // (A new group starts at 0 lines, so its offset 0 is right if it becomes the primary.)
     const owner = group;
     const remove = owner.callbacks.add(callback as LineCallback);
     return () => {
