@@ -4,8 +4,10 @@
  *
  * - bare:            Bun.spawn + reader.read() + one streaming TextDecoder per chunk + indexOf("\n")
  *                    (the floor: watchStream must reach 0.8x of it)
+ * - bare-segments:   Bun.spawn + lastIndexOf(10) on the Uint8Array, one decode() per chunk up to
+ *                    its last newline, the tail carried as bytes
  * - bare-bytes:      Bun.spawn + indexOf(10) on the Uint8Array + one decode() per line
- *                    (the other hot-path design, measured to justify the choice in lines.ts)
+ *                    (the two byte-splitting designs, measured to justify the choice in lines.ts)
  * - execa:           `for await (const line of execa(...))`
  * - node-readline:   node:readline over child_process.spawn
  *
@@ -83,6 +85,44 @@ async function bareBytes(t: Tally): Promise<void> {
   await child.exited;
 }
 
+async function bareSegments(t: Tally): Promise<void> {
+  // Split on byte 10: decode each chunk once up to its last newline; carry the tail as bytes.
+  const child = Bun.spawn(ARGV, { stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let carry: Uint8Array | undefined;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const last = value.lastIndexOf(10);
+    if (last === -1) {
+      carry = carry ? concat(carry, value) : value.slice();
+      continue;
+    }
+    const head = carry ? concat(carry, value.subarray(0, last)) : value.subarray(0, last);
+    carry = last + 1 < value.length ? value.slice(last + 1) : undefined;
+    const text = decoder.decode(head);
+    let start = 0;
+    let i = text.indexOf("\n");
+    for (;;) {
+      const line = i === -1 ? text.slice(start) : text.slice(start, i);
+      t.lines++;
+      t.chars += line.length;
+      if (i === -1) break;
+      start = i + 1;
+      i = text.indexOf("\n", start);
+    }
+  }
+  await child.exited;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 async function managed(t: Tally): Promise<void> {
   const proc = new ManagedProcess("bench");
   proc.watchStream("stdout", (line) => {
@@ -149,6 +189,12 @@ const variants: Variant[] = [
     run: managedTwo,
     rounds: FAST_ROUNDS,
     note: "ManagedProcess, 2 watchers",
+  },
+  {
+    name: "bare-segments",
+    run: bareSegments,
+    rounds: FAST_ROUNDS,
+    note: "lastIndexOf(10), decode once per chunk",
   },
   {
     name: "bare-bytes",
