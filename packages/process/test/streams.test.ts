@@ -196,6 +196,22 @@ describe("watchStream", () => {
     expect(proc.health().streams.stdout.watchers).toBe(1);
   });
 
+  test("a callback may stop the process; the lines already read are still delivered", async () => {
+    const proc = make("self-stopping");
+    // One write: "three" is in the pipe before anyone reads "stop".
+    proc.start(["sh", "-c", "printf 'one\\nstop\\nthree\\n'; exec sleep 30"], { stdout: "pipe" });
+    const lines: string[] = [];
+    let stopping: Promise<unknown> | undefined;
+    proc.watchStream("stdout", (line) => {
+      lines.push(line);
+      if (line === "stop") stopping = proc.stop();
+    });
+    await waitFor(() => stopping);
+    const exit = await stopping;
+    expect(exit).toMatchObject({ signalCode: "SIGTERM", stopped: true });
+    expect(lines).toEqual(["one", "stop", "three"]);
+  });
+
   test("output still held by a process that left the group does not hang stop()", async () => {
     // The grandchild escapes with setsid and keeps stdout open.
     const proc = make("escapee", { terminateTimeout: "1s", killTimeout: "200ms" });
