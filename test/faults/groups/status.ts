@@ -1,0 +1,117 @@
+/** Fault group: the status endpoint under load and misuse, on loopback only. */
+import { Registry, Service, serveStatus } from "@specter/service";
+import { Watcher } from "@specter/watcher";
+import { group, since } from "../lib.ts";
+
+const g = group("status");
+const registry = new Registry();
+const svc = registry.register(
+  new Service("monitor", {
+    onStart: (s) =>
+      void s.own(new Watcher("tick", { poll: () => Date.now(), interval: "50ms" })).start(),
+  }),
+);
+await svc.start();
+// Bun's fetch client keeps an epoll and an eventfd once used: warm it up before the fd baseline.
+await (await fetch("data:,warm-up")).text();
+const warmUp = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("ok") });
+await (await fetch(warmUp.url)).text();
+await warmUp.stop(true);
+g.baseline();
+const server = serveStatus({ registry });
+const secured = serveStatus({ registry, token: "s3cret" });
+
+const rssMb = () => {
+  Bun.gc(true);
+  return process.memoryUsage().rss / 1048576;
+};
+
+await g.check("10,000 sequential requests on loopback", "no error; memory flat", async () => {
+  const paths = ["status", "status/monitor", "healthz"];
+  for (let i = 0; i < 500; i++) await (await fetch(`${server.url}${paths[i % 3]}`)).arrayBuffer(); // warm-up
+  const before = rssMb();
+  let errors = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < 10_000; i++) {
+    const res = await fetch(`${server.url}${paths[i % 3]}`);
+    await res.arrayBuffer();
+    if (res.status !== 200) errors++;
+  }
+  const ms = since(t0);
+  const growth = rssMb() - before;
+  return {
+    figure: `${errors} errors, ${Math.round(10_000 / (ms / 1000))} req/s, RSS ${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MB`,
+    ok: errors === 0 && growth < 20,
+  };
+});
+
+await g.check("10,000 requests, 50 concurrent", "no error; memory flat", async () => {
+  const before = rssMb();
+  let errors = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < 10_000) {
+        next++;
+        const res = await fetch(`${server.url}status`);
+        await res.arrayBuffer();
+        if (res.status !== 200) errors++;
+      }
+    }),
+  );
+  const ms = since(t0);
+  const growth = rssMb() - before;
+  return {
+    figure: `${errors} errors, ${Math.round(10_000 / (ms / 1000))} req/s, RSS ${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MB`,
+    ok: errors === 0 && growth < 20,
+  };
+});
+
+await g.check("malformed paths and methods", "404 or 405 with a JSON error", async () => {
+  const cases: [string, string, number][] = [
+    ["GET", "nope", 404],
+    ["GET", "status/", 404],
+    ["GET", "status/unknown-service", 404],
+    ["GET", "status/%E0%A4%A", 404],
+    ["GET", "..%2F..%2Fetc%2Fpasswd", 404],
+    ["GET", "status/monitor/extra", 404],
+    ["POST", "status", 405],
+    ["DELETE", "status/monitor", 405],
+    ["PUT", "healthz", 405],
+    ["PATCH", "events", 405],
+  ];
+  const wrong: string[] = [];
+  for (const [method, path, expected] of cases) {
+    const res = await fetch(`${server.url}${path}`, { method });
+    const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+    if (res.status !== expected || typeof body?.error !== "string")
+      wrong.push(`${method} /${path} → ${res.status}`);
+  }
+  return {
+    figure: wrong.length
+      ? `wrong: ${wrong.join("; ")}`
+      : `${cases.length} cases answered 404/405 JSON`,
+    ok: wrong.length === 0,
+  };
+});
+
+await g.check("token set: requests without it", "401", async () => {
+  const codes: number[] = [];
+  for (const path of ["status", "status/monitor", "healthz", "events"]) {
+    codes.push((await fetch(`${secured.url}${path}`)).status);
+    codes.push(
+      (await fetch(`${secured.url}${path}`, { headers: { Authorization: "Bearer wrong" } })).status,
+    );
+  }
+  const good = await fetch(`${secured.url}status`, { headers: { Authorization: "Bearer s3cret" } });
+  return {
+    figure: `without/wrong token: ${[...new Set(codes)].join(",")}; with it: ${good.status}`,
+    ok: codes.every((c) => c === 401) && good.status === 200,
+  };
+});
+
+await server.stop();
+await secured.stop();
+await registry.stop();
+await g.done();
