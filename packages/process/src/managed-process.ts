@@ -611,7 +611,7 @@ export class ManagedProcess {
         // Already closed.
       }
     }
-    if (result !== "stuck") run.guard?.dispose();
+    if (result !== "stuck") await run.guard?.dispose();
     const status = run.exit as NonNullable<Run["exit"]>;
     const exit: ProcessExit = {
       pid: run.pid,

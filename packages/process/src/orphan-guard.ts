@@ -6,6 +6,7 @@
  * a crash, or `bun test` ending without running "exit" listeners. After a normal stop the guard is
  * killed first (so it can never signal a reused group id) and its pipe closed.
  */
+import { settlesWithin } from "@specter/watcher/shared";
 import type { FileSink, Subprocess } from "bun";
 
 // $1 = process group, $2 = terminateTimeout in tenths of a second. dash's kill takes "-PGID"
@@ -41,15 +42,22 @@ export class OrphanGuard {
     return this.#guard?.pid;
   }
 
-  /** The group is gone: kill the guard, then close its pipe. */
-  dispose(): void {
+  /**
+   * The group is gone: kills the guard, closes its pipe and resolves once the guard has been
+   * reaped (at most 1 s), so that a stopped process leaves no process of ours behind.
+   */
+  async dispose(): Promise<void> {
     const guard = this.#guard;
     if (!guard) return;
-    if (guard.exitCode === null && guard.signalCode === null) guard.kill("SIGKILL");
+    if (guard.exitCode === null && guard.signalCode === null) {
+      guard.ref(); // keep the host alive until it is reaped, or `await stop()` could be its end
+      guard.kill("SIGKILL");
+    }
     try {
       this.#pipe?.end();
     } catch {
       // Already closed.
     }
+    await settlesWithin(guard.exited, 1_000);
   }
 }
