@@ -94,6 +94,7 @@ export class ManagedProcess {
   readonly #target: ShutdownTarget;
   #state: ProcessState = "idle";
   #startConfig: StartConfig | undefined;
+  #argv: readonly string[] = [];
   #run: Run | undefined;
   #lastExit: ProcessExit | null = null;
   /** Settles with the final exit once the process is done (stopped, exited or failed). */
@@ -177,6 +178,14 @@ export class ManagedProcess {
     return run !== undefined && run.exit === undefined
       ? Math.round(performance.now() - run.startedAt)
       : 0;
+  }
+
+  /**
+   * The argv of the last `start()` (program first), or `null` before any. It may hold secrets:
+   * mask it before showing it (health() leaves it out on purpose).
+   */
+  get argv(): readonly string[] | null {
+    return this.#startConfig ? this.#argv : null;
   }
 
   /** How the last run ended, or `null`. */
@@ -277,6 +286,7 @@ export class ManagedProcess {
     }
     const child = spawnChild(config, this.name);
     this.#startConfig = config;
+    this.#argv = Object.freeze([...config.argv]);
     this.#stopRequested = false;
     this.#restart.reset();
     const run = this.#adopt(child, config);

@@ -16,6 +16,7 @@ afterEach(cleanup);
 describe("start", () => {
   test("spawns argv (no shell) in its own process group and returns the process", async () => {
     const proc = make("sleeper");
+    expect(proc.argv).toBeNull();
     const states: ProcessState[] = [];
     proc.on("state", (s) => {
       states.push(s);
@@ -24,7 +25,10 @@ describe("start", () => {
     proc.on("spawn", ({ pid }) => {
       spawned.push(pid);
     });
-    expect(proc.start(["sleep", "30"])).toBe(proc);
+    const argv = ["sleep", "30"];
+    expect(proc.start(argv)).toBe(proc);
+    argv.push("changed later");
+    expect(proc.argv).toEqual(["sleep", "30"]);
     const pid = proc.pid as number;
     expect(pid).toBeGreaterThan(0);
     expect(spawned).toEqual([pid]);
