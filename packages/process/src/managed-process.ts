@@ -599,7 +599,8 @@ export class ManagedProcess {
           this.name,
           "stream",
           `output was still open ${this.#config.killTimeout}ms after the process group ended: ` +
-            "a process that left the group (setsid, daemon) holds it; reading stopped",
+            "a process that left the group (setsid, daemon) holds it; reading stopped " +
+            "(start such a process with its output redirected, e.g. to /dev/null)",
         ),
       );
     }
