@@ -48,6 +48,7 @@ try {
     process.exit(2);
   }
   server = serveStatus({ registry, port: 0 });
+  if (!json) print(`port ${args.port} is taken; using a free port instead`);
 }
 
 const started = Date.now();
@@ -70,7 +71,7 @@ else {
 }
 
 let stopping: Promise<void> | undefined;
-const shutdown = (why: string) => {
+const shutdown = (why: string, failed = false) => {
   stopping ??= (async () => {
     const t0 = performance.now();
     if (!json) print(`${why}: stopping services in reverse order...`);
@@ -100,19 +101,40 @@ const shutdown = (why: string) => {
         `stopped in ${ms}ms after ${formatDuration(summary.ranForMs)} (${summary.restarts} child restarts, ${view.counters.logLines} log lines followed) — left behind: ${processes} processes, ${workers} workers, ${timers} timers${clean ? "" : " (NOT CLEAN)"}`,
       );
     }
-    process.exit(clean ? 0 : 1);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.exitCode = clean && !failed ? 0 : 1;
+    // No process.exit(): with everything stopped the event loop is empty and the demo ends by
+    // itself. If something were still pending, this (unref'd) watchdog would say so.
+    setTimeout(() => {
+      console.error(
+        "demo: something is still pending 3s after stopping (a timer, socket or worker); exiting",
+      );
+      process.exit(1);
+    }, 3000).unref();
   })();
   return stopping;
 };
 
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+let signals = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  if (++signals > 1) {
+    console.error(`${signal} again: exiting without waiting`);
+    process.exit(130);
+  }
+  void shutdown(signal);
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
 
 try {
-  for (const service of services) await service.start();
+  for (const service of services) {
+    if (stopping) break; // Ctrl-C during start-up: start nothing more
+    await service.start();
+  }
 } catch (error) {
   console.error(`demo: could not start: ${(error as Error).message}`);
-  await shutdown("start failed");
+  await shutdown("start failed", true);
 }
-if (duration !== undefined)
+if (duration !== undefined && !stopping)
   setTimeout(() => void shutdown(`ran for ${formatDuration(duration)}`), duration);

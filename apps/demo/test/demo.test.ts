@@ -1,8 +1,25 @@
 import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { HealthzResponse, StatusResponse } from "@specter/service";
 import { descendants, isAlive, waitFor } from "@specter/watcher/testing";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const CHILD = new URL("../src/child.ts", import.meta.url).pathname;
+
+/** Live processes running the demo's child program, wherever they were reparented. */
+function demoChildren(): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(CHILD) && isAlive(Number(entry)))
+        found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
 
 /** Starts the demo as a real child process and collects its output lines as they come. */
 function runDemo(args: string[]) {
@@ -67,6 +84,7 @@ test("the demo serves /status and /healthz, and Ctrl-C stops everything it start
       /^stopped in \d+ms after .* — left behind: 0 processes, 0 workers, 0 timers$/,
     );
     expect(started.filter(isAlive)).toEqual([]);
+    expect(demoChildren()).toEqual([]);
   } finally {
     demo.child.kill("SIGKILL");
   }
@@ -85,6 +103,22 @@ test("--duration runs for a fixed time and exits 0; --json prints events as JSON
       clean: true,
       left: { processes: 0, workers: 0, timers: 0 },
     });
+  } finally {
+    demo.child.kill("SIGKILL");
+  }
+}, 30_000);
+
+test("Ctrl-C during start-up stops cleanly and leaves no child behind", async () => {
+  const demo = runDemo(["--port", "0"]);
+  try {
+    await waitFor(() => demo.lines.some((l) => l.startsWith("Specter demo: status ")), {
+      timeout: 10_000,
+    });
+    demo.child.kill("SIGINT");
+    expect(await demo.child.exited).toBe(0);
+    await demo.read;
+    expect(demo.lines.at(-1)).toMatch(/left behind: 0 processes, 0 workers, 0 timers$/);
+    expect(demoChildren()).toEqual([]);
   } finally {
     demo.child.kill("SIGKILL");
   }

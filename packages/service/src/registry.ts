@@ -54,13 +54,13 @@ export class Registry {
         `provide("${key}"): the key is taken${existing.owner ? ` by service "${existing.owner}"` : ""}; pass { replace: true } to replace it, or unregister("${key}") first`,
       );
     }
-    existing?.removeCleanup?.();
     const owner = options.owner;
     if (owner !== undefined && typeof owner?.addCleanup !== "function") {
       throw new TypeError(
         `provide("${key}"): options.owner must have addCleanup(fn), like a Service`,
       );
     }
+    existing?.removeCleanup?.();
     const entry: Entry = { value, owner: owner?.name, removeCleanup: undefined };
     const cleanup = owner?.addCleanup(() => {
       if (this.#entries.get(key) === entry) this.#entries.delete(key);
@@ -93,12 +93,16 @@ export class Registry {
     return entry.value as T;
   }
 
-  /** Resolves once `key` is provided (at once if it is); rejects after `timeout` (default "5s"). */
-  waitFor<T>(key: string, options: { timeout?: Duration } = {}): Promise<T> {
+  /**
+   * Resolves once `key` is provided (at once if it is); rejects after `timeout` (default "5s"), or
+   * when `signal` aborts.
+   */
+  waitFor<T>(key: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<T> {
     checkKey(key, "waitFor");
+    const { signal, ...rest } = options;
     const { timeout } = parseOptions(
       z.strictObject({ timeout: durationSchema({ positive: true }).default(5_000) }),
-      options,
+      rest,
       `Registry.waitFor("${key}")`,
     );
     const entry = this.#entries.get(key);
@@ -109,19 +113,30 @@ export class Registry {
         waiters = new Set();
         this.#waiters.set(key, waiters);
       }
-      const done = (value: unknown) => {
+      const forget = () => {
         clearTimeout(timer);
-        resolve(value as T);
-      };
-      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
         waiters.delete(done);
         if (waiters.size === 0) this.#waiters.delete(key);
+      };
+      const done = (value: unknown) => {
+        forget();
+        resolve(value as T);
+      };
+      const onAbort = () => {
+        forget();
+        reject(signal?.reason ?? new RegistryError(`waitFor("${key}"): aborted`));
+      };
+      const timer = setTimeout(() => {
+        forget();
         reject(
           new RegistryError(
             `waitFor("${key}"): nothing was provided within ${formatDuration(timeout)}`,
           ),
         );
       }, timeout);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
       waiters.add(done);
     });
   }

@@ -109,8 +109,10 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
   #state: ServiceState = "idle";
   #cleanups = new Map<number, Cleanup>();
   #nextCleanup = 1;
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
+  /** The last queued start/stop; later calls run after it. */
+  #lastOp: { kind: "start" | "stop"; promise: Promise<void> } | undefined;
+  #abandonStart: (() => void) | undefined;
+  #lifetime = new AbortController();
   #startedAt: number | null = null;
   #data: StateOf<T>;
   #dataListeners: Listeners<[StateOf<T>, StateOf<T>]>;
@@ -168,66 +170,97 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
   }
 
   /**
-   * Runs `onStart` once. Idempotent and safe to call concurrently. If `onStart` throws, everything
-   * acquired so far is released, the state is `failed` and the promise rejects with the cause.
+   * Runs `onStart` once. Idempotent and safe to call concurrently: calls queue up and the last one
+   * wins (`stop(); start()` ends running). If `onStart` throws, everything acquired so far is
+   * released, the state is `failed` and the promise rejects with the cause.
    */
   start(): Promise<void> {
-    if (this.#starting) return this.#starting;
-    if (this.#stopping) return this.#stopping.then(() => this.start());
-    if (this.#state === "running") return Promise.resolve();
-    const starting = this.#start().finally(() => {
-      this.#starting = undefined;
-    });
-    this.#starting = starting;
-    return starting;
+    return this.#enqueue("start");
   }
 
   /**
    * Runs `onStop`, then releases everything owned, last acquired first. Idempotent and safe to call
-   * concurrently; a failing cleanup is reported (`onError`) and the rest still run.
+   * concurrently; never rejects: a failing cleanup is reported (`onError`) and the rest still run.
+   * Called while `onStart` runs, it aborts `this.signal` and gives `onStart` up to `cleanupTimeout`
+   * to return before rolling back (the pending `start()` then rejects).
    */
   stop(): Promise<void> {
-    if (this.#stopping) return this.#stopping;
-    if (this.#starting)
-      return this.#starting.then(
-        () => this.stop(),
-        () => this.stop(),
-      );
-    if (this.#state !== "running" && this.#cleanups.size === 0) return Promise.resolve();
-    const stopping = this.#stop().finally(() => {
-      this.#stopping = undefined;
-    });
-    this.#stopping = stopping;
-    return stopping;
+    if (this.#state === "starting" && this.#lastOp?.kind === "start") this.#abandonStart?.();
+    return this.#enqueue("stop");
+  }
+
+  /** Aborted when `stop()` is called: hand it to work that `onStart` or tasks wait on. */
+  get signal(): AbortSignal {
+    return this.#lifetime.signal;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
 
+  /** Queues `kind` after the operations already queued; repeats of the last one share its promise. */
+  #enqueue(kind: "start" | "stop"): Promise<void> {
+    if (this.#lastOp?.kind === kind) return this.#lastOp.promise;
+    const previous = this.#lastOp?.promise.catch(() => {}) ?? Promise.resolve();
+    const op = {
+      kind,
+      promise: previous.then(() => (kind === "start" ? this.#start() : this.#stop())),
+    };
+    this.#lastOp = op;
+    const clear = () => {
+      if (this.#lastOp === op) this.#lastOp = undefined;
+    };
+    op.promise.then(clear, clear);
+    return op.promise;
+  }
+
   async #start(): Promise<void> {
+    if (this.#state === "running") return;
+    this.#lifetime = new AbortController();
     this.#setLifecycle("starting");
+    const { promise: abandoned, resolve: abandon } = Promise.withResolvers<"abandoned">();
+    let timer: Timer | undefined;
+    this.#abandonStart = () => {
+      this.#lifetime.abort(new Error(`service "${this.name}" is stopping`));
+      timer = setTimeout(abandon, this.#options.cleanupTimeout, "abandoned");
+    };
     try {
-      await this.onStart();
-      await this.#options.onStart?.(this as never);
+      const outcome = await Promise.race([
+        (async () => {
+          await this.onStart();
+          await this.#options.onStart?.(this as never);
+        })(),
+        abandoned,
+      ]);
+      if (outcome === "abandoned" || this.#lifetime.signal.aborted) {
+        throw new Error(
+          `service "${this.name}": start abandoned because stop() was called while onStart was running`,
+        );
+      }
     } catch (error) {
-      this.#report(
-        "start",
-        `onStart failed: ${messageOf(error)}; released what it had acquired`,
-        error,
-      );
+      const stopping = this.#lifetime.signal.aborted;
+      if (!stopping)
+        this.#report(
+          "start",
+          `onStart failed: ${messageOf(error)}; released what it had acquired`,
+          error,
+        );
       await this.#teardown();
-      this.#setLifecycle("failed");
+      this.#setLifecycle(stopping ? "stopped" : "failed");
       throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#abandonStart = undefined;
     }
     this.#startedAt = Date.now();
     this.#setLifecycle("running");
   }
 
   async #stop(): Promise<void> {
+    this.#lifetime.abort(new Error(`service "${this.name}" is stopping`));
+    if (this.#state !== "running" && this.#cleanups.size === 0) return;
     this.#setLifecycle("stopping");
-    const wasRunning = this.#startedAt !== null;
-    if (wasRunning) {
+    if (this.#startedAt !== null) {
       await this.#bounded(
         "onStop",
         async () => {
@@ -300,6 +333,16 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
    */
   own<R>(resource: R, stopMethod?: CleanupMethod<R>): R {
     const release = cleanupFor(resource, stopMethod);
+    if (this.#state === "stopped" || this.#state === "failed") {
+      // Late work of an onStart that failed or was abandoned, or a caller that missed the stop:
+      // nothing may outlive its owner, so release it now.
+      this.#report(
+        "cleanup",
+        `own(${labelOf(resource)}) after the service ${this.#state}: released at once`,
+      );
+      void this.#bounded(labelOf(resource), release, "cleanup");
+      return resource;
+    }
     const untrack = this.#track(resource);
     this.addCleanup(async () => {
       try {
@@ -416,9 +459,11 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
     let running: Promise<unknown> | undefined;
     const timer = setInterval(() => {
       if (running) return;
-      running = this.#runTask("interval", () => fn(controller.signal)).finally(() => {
-        running = undefined;
-      });
+      running = this.#runTask("interval", () => fn(controller.signal), controller.signal).finally(
+        () => {
+          running = undefined;
+        },
+      );
     }, ms);
     this.#tasks.intervals++;
     return this.#handle("interval", controller, () => {
@@ -440,10 +485,12 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
       pending = false;
     };
     const timer = setTimeout(() => {
-      running = this.#runTask("timeout", () => fn(controller.signal)).finally(() => {
-        finish();
-        handle.cancel();
-      });
+      running = this.#runTask("timeout", () => fn(controller.signal), controller.signal).finally(
+        () => {
+          finish();
+          handle.cancel();
+        },
+      );
     }, ms);
     const handle = this.#handle("timeout", controller, () => {
       clearTimeout(timer);
@@ -592,13 +639,15 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
     fn: (state: Readonly<StateOf<T>>, previous: Readonly<StateOf<T>>) => unknown,
     options: { immediate?: boolean; owner?: { addCleanup(fn: () => unknown): unknown } } = {},
   ): () => void {
-    const off = this.#dataListeners.add(fn);
-    if (options.owner) {
-      if (typeof options.owner.addCleanup !== "function") {
-        throw new TypeError("subscribe(): options.owner must have addCleanup(fn), like a Service");
-      }
-      options.owner.addCleanup(off);
+    if (options.owner && typeof options.owner.addCleanup !== "function") {
+      throw new TypeError("subscribe(): options.owner must have addCleanup(fn), like a Service");
     }
+    const remove = this.#dataListeners.add(fn);
+    const removeCleanup = options.owner?.addCleanup(remove);
+    const off = () => {
+      remove();
+      if (typeof removeCleanup === "function") removeCleanup();
+    };
     if (options.immediate) {
       try {
         fn(this.#data, this.#data);

@@ -59,6 +59,26 @@ describe("Registry", () => {
     expect(r.resolve("db")).toBe("new");
   });
 
+  test("a replace with a bad owner throws and leaves the old entry and its owner as they were", async () => {
+    const r = new Registry();
+    const owner = new Service("a");
+    await owner.start();
+    r.provide("k", 1, { owner });
+    expect(() => r.provide("k", 2, { replace: true, owner: {} as never })).toThrow(
+      "options.owner must have addCleanup",
+    );
+    await owner.stop();
+    expect(r.resolve("k")).toBeUndefined();
+  });
+
+  test("waitFor can be aborted", async () => {
+    const r = new Registry();
+    const controller = new AbortController();
+    const waiting = r.waitFor("never", { signal: controller.signal });
+    controller.abort(new Error("shutting down"));
+    await expect(waiting).rejects.toThrow("shutting down");
+  });
+
   test("waitFor resolves when the key is provided, at once if it is, and rejects after its timeout", async () => {
     const r = new Registry();
     const later = r.waitFor<number>("late", { timeout: "1s" });

@@ -153,6 +153,56 @@ describe("Service lifecycle", () => {
     );
   });
 
+  test("the last call wins: stop(); start(); stop() ends stopped, start(); stop(); start() ends running", async () => {
+    const a = track(new Service("a", { onStart: () => Bun.sleep(5) }));
+    a.stop();
+    a.start().catch(() => {});
+    await a.stop();
+    expect(a.state).toBe("stopped");
+    const b = track(new Service("b", { onStart: () => Bun.sleep(5) }));
+    b.start();
+    b.stop();
+    await b.start();
+    expect(b.state).toBe("running");
+  });
+
+  test("stop() during an onStart that never returns aborts the signal, waits cleanupTimeout, then rolls back", async () => {
+    const log: string[] = [];
+    let signal: AbortSignal | undefined;
+    const s = track(
+      new Service("hangs", {
+        cleanupTimeout: "50ms",
+        onStart(svc) {
+          svc.own(resource(log, "acquired"));
+          signal = svc.signal;
+          return new Promise(() => {});
+        },
+      }),
+    );
+    const starting = s.start();
+    await waitFor(() => s.state === "starting" && signal !== undefined);
+    await s.stop();
+    expect(signal?.aborted).toBe(true);
+    await expect(starting).rejects.toThrow(
+      'service "hangs": start abandoned because stop() was called while onStart was running',
+    );
+    expect(s.state).toBe("stopped");
+    expect(log).toEqual(["acquired"]);
+  });
+
+  test("a resource owned after the service failed or stopped is released at once", async () => {
+    const log: string[] = [];
+    const s = track(new Service("late", { onStart: () => Promise.reject(new Error("no")) }));
+    const errors = errorsOf(s);
+    await expect(s.start()).rejects.toThrow("no");
+    s.own(resource(log, "late-resource"));
+    await waitFor(() => log.length === 1);
+    expect(errors.map((e) => e.message)).toContain(
+      'service "late": own(Object) after the service failed: released at once',
+    );
+    expect(s.health().owned).toBe(0);
+  });
+
   test("can start again after stop", async () => {
     let starts = 0;
     const s = track(new Service("again", { onStart: () => void starts++ }));
@@ -290,6 +340,23 @@ describe("managed timers and tasks", () => {
     expect(s.health().tasks).toEqual({ intervals: 0, timeouts: 0, spawned: 0 });
   });
 
+  test("tasks that end because of the stop's abort are not reported as errors", async () => {
+    const s = track(new Service("quiet-stop"));
+    const errors = errorsOf(s);
+    await s.start();
+    const onAbort = (signal: AbortSignal) =>
+      new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+    let runs = 0;
+    s.interval((signal) => {
+      runs++;
+      return onAbort(signal);
+    }, "1ms");
+    await waitFor(() => runs === 1);
+    s.spawn(onAbort);
+    await s.stop();
+    expect(errors).toEqual([]);
+  });
+
   test("errors in timers and tasks are reported, not thrown into the void", async () => {
     const s = track(new Service("faulty"));
     const errors = errorsOf(s);
@@ -385,6 +452,14 @@ describe("events and state", () => {
       [1, 0],
       [1, 1],
     ]);
+  });
+
+  test("unsubscribing a subscription with an owner also removes it from the owner", async () => {
+    const s = track(new Service<{ state: { n: number } }>("source", { initialState: { n: 0 } }));
+    const owner = track(new Service("owner"));
+    await owner.start();
+    for (let i = 0; i < 100; i++) s.subscribe(() => {}, { owner })();
+    expect(owner.health().owned).toBe(0);
   });
 
   test("a throwing state subscriber or event listener is reported and the others still run", async () => {

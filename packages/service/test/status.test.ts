@@ -77,8 +77,10 @@ describe("status endpoint", () => {
     expect(text).not.toContain("SPECTER_TEST_SECRET");
     const body = StatusResponse.parse(JSON.parse(text));
     expect(body.services[0]?.processes[0]?.argv).toEqual([
-      "sleep",
-      "30",
+      "sh",
+      "-c",
+      "sleep 30",
+      "sh",
       "--token",
       "***",
       "API_KEY=***",
@@ -144,6 +146,27 @@ describe("status endpoint", () => {
     expect(ErrorResponse.parse(await post.json()).error).toBe(
       "method POST is not allowed on /status; use GET",
     );
+  });
+
+  test("any other method on a known path is 405; a trailing slash is the same path", async () => {
+    const { server } = await setup();
+    expect((await get(server, "/status", { method: "PROPFIND" })).status).toBe(405);
+    expect((await get(server, "/healthz", { method: "PUT" })).status).toBe(405);
+    expect((await get(server, "/status/")).status).toBe(200);
+  });
+
+  test("a process that exited for good makes /healthz 503", async () => {
+    const { server, registry } = await setup();
+    const once = registry.register(
+      new Service("once", { onStart: (s) => void s.startProcess(["sh", "-c", "exit 4"]) }),
+    );
+    await once.start();
+    await waitFor(() => once.health().processes[0]?.state === "exited");
+    const res = await get(server, "/healthz");
+    expect(res.status).toBe(503);
+    expect(HealthzResponse.parse(await res.json()).reasons).toEqual([
+      'once: process "sh" exited (code 4) and will not restart',
+    ]);
   });
 
   test("with a token, requests without it get 401; with it, 200 (header or ?token=)", async () => {
@@ -254,6 +277,30 @@ describe("maskArgv", () => {
     [
       ["tunnel", "--url", "http://127.0.0.1:5000"],
       ["tunnel", "--url", "http://127.0.0.1:5000"],
+    ],
+    [
+      ["psql", "postgres://app:hunter2@db/prod"],
+      ["psql", "postgres://app:***@db/prod"],
+    ],
+    [
+      ["openssl", "-pass", "pass:hunter2"],
+      ["openssl", "-pass", "***"],
+    ],
+    [
+      ["openssl", "enc", "-k", "pass:hunter2"],
+      ["openssl", "enc", "-k", "pass:***"],
+    ],
+    [
+      ["gpg", "--passphrase", "hunter2"],
+      ["gpg", "--passphrase", "***"],
+    ],
+    [
+      ["curl", "-H", "Authorization: Bearer hunter2"],
+      ["curl", "-H", "Authorization: Bearer ***"],
+    ],
+    [
+      ["sh", "-c", "mysql --password hunter2 -e 'select 1'"],
+      ["sh", "-c", "mysql --password *** -e 'select 1'"],
     ],
   ])("%p -> %p", (input, output) => {
     expect(maskArgv(input)).toEqual(output);

@@ -28,6 +28,7 @@ const optionsSchema = z.strictObject({
 });
 
 const ROUTES = "GET /status, GET /status/:name, GET /healthz, GET /events";
+const ROUTE_PATHS = ["/status", "/status/:name", "/healthz", "/events"];
 
 /**
  * The status endpoint as a Hono app: `GET /status`, `GET /status/:name`, `GET /healthz` and
@@ -37,7 +38,8 @@ const ROUTES = "GET /status, GET /status/:name, GET /healthz, GET /events";
 export function createStatusApp(options: StatusAppOptions = {}): Hono {
   const o = parseOptions(optionsSchema, options, "createStatusApp");
   const registry = o.registry ?? defaultRegistry;
-  const app = new Hono();
+  // strict: false serves "/status/" like "/status".
+  const app = new Hono({ strict: false });
 
   app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500));
   app.notFound((c) =>
@@ -58,15 +60,6 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
       await next();
     });
   }
-
-  app.on(
-    ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    ["/status", "/status/:name", "/healthz", "/events"],
-    (c) =>
-      c.json({ error: `method ${c.req.method} is not allowed on ${c.req.path}; use GET` }, 405, {
-        Allow: "GET, HEAD",
-      }),
-  );
 
   app.get("/status", (c) =>
     c.json({ services: registry.services().map((s) => statusOf(s)), at: Date.now() }),
@@ -141,6 +134,15 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
     }),
   );
 
+  // After the GET routes: any other method on a known path is 405, not 404.
+  for (const path of ROUTE_PATHS) {
+    app.all(path, (c) =>
+      c.json({ error: `method ${c.req.method} is not allowed on ${c.req.path}; use GET` }, 405, {
+        Allow: "GET, HEAD",
+      }),
+    );
+  }
+
   return app;
 }
 
@@ -159,12 +161,16 @@ export function statusOf(service: Service<ServiceTypes>, path = service.name): S
   const processes = service.ownedProcesses().map((p) =>
     ProcessStatus.parse({
       ...p.health(),
-      argv: maskArgv((p as { argv?: readonly string[] }).argv ?? []),
+      argv: maskArgv(p.argv ?? []),
     }),
   );
   for (const p of processes) {
     if (p.state === "failed")
       reasons.push(`${path}: process "${p.name}" gave up after ${p.restarts} restarts`);
+    if (p.state === "exited") {
+      const how = p.lastExit?.signalCode ?? `code ${p.lastExit?.exitCode}`;
+      reasons.push(`${path}: process "${p.name}" exited (${how}) and will not restart`);
+    }
   }
   const children = service.ownedChildren().map((child) => statusOf(child, `${path}/${child.name}`));
   for (const child of children) reasons.push(...child.reasons);
