@@ -666,6 +666,7 @@ export class ManagedProcess {
     if (run) {
       if (run.exit === undefined) run.stopRequested = true;
       killGroupNow(run.pid);
+      run.guard?.killNow();
     }
   }
 

@@ -42,6 +42,12 @@ export class OrphanGuard {
     return this.#guard?.pid;
   }
 
+  /** The host is exiting and has SIGKILLed the group itself: the guard has nothing left to do. */
+  killNow(): void {
+    const guard = this.#guard;
+    if (guard && guard.exitCode === null && guard.signalCode === null) guard.kill("SIGKILL");
+  }
+
   /**
    * The group is gone: kills the guard, closes its pipe and resolves once the guard has been
    * reaped (at most 1 s), so that a stopped process leaves no process of ours behind.

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isAlive, waitFor } from "@specter/watcher/testing";
@@ -18,6 +18,19 @@ afterEach(async () => {
   }
   await cleanup();
 });
+
+/** The live orphan guard watching group `pgid`, if any. */
+function guardOf(pgid: number): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || !isAlive(Number(entry))) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const at = args.indexOf("specter-orphan-guard");
+      if (at !== -1 && args[at + 1] === String(pgid)) return Number(entry);
+    } catch {}
+  }
+  return undefined;
+}
 
 interface HostReport {
   pid: number;
@@ -106,10 +119,14 @@ describe("host shutdown hooks", () => {
     }, 10_000);
   }
 
-  test("a plain exit of the host kills the survivors", async () => {
+  test("a plain exit of the host kills the survivors (and their orphan guards)", async () => {
     const { child, report } = await host("exit");
     expect(await child.exited).toBe(0);
     await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive));
+    await waitFor(() => !guardOf(report.pid), {
+      timeout: 500, // killed with the group, not left to notice the closed pipe and wait it out
+      message: "the guard went with its group",
+    });
   });
 
   test("a host that handles SIGTERM itself keeps running; its processes are stopped", async () => {
