@@ -32,6 +32,14 @@ function guardOf(pgid: number): number | undefined {
   return undefined;
 }
 
+/**
+ * A guard that did its job ends once its group is gone, which it sees only after init has reaped
+ * the group's zombies (a second or so here), or after terminateTimeout (1 s in host.ts).
+ */
+async function guardGone(pgid: number): Promise<void> {
+  await waitFor(() => !guardOf(pgid), { timeout: 5_000, message: `guard of ${pgid} ended` });
+}
+
 interface HostReport {
   pid: number;
   pgid: number;
@@ -158,7 +166,8 @@ describe("host shutdown hooks", () => {
     await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive), {
       message: "the orphan guard killed the group",
     });
-  });
+    await guardGone(report.pid);
+  }, 10_000);
 
   test("the orphan guard stops the group gracefully: SIGTERM first", async () => {
     const dir = mkdtempSync(join(tmpdir(), "specter-guard-"));
@@ -169,10 +178,11 @@ describe("host shutdown hooks", () => {
       await child.exited;
       await waitFor(() => !isAlive(report.pid));
       expect(readFileSync(mark, "utf8")).toBe("TERM\n");
+      await guardGone(report.pid);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 10_000);
 
   test("`bun test` ending with a process never stopped leaves nothing behind", async () => {
     const run = Bun.spawn([process.execPath, "test", fixture("forgets-to-stop.fixture.ts")], {
@@ -191,5 +201,6 @@ describe("host shutdown hooks", () => {
     strays.push(...pids);
     expect(pids.length).toBe(3);
     await waitFor(() => !pids.some(isAlive), { message: `${pids} all gone after bun test` });
-  }, 10_000);
+    await guardGone(pids[0] as number);
+  }, 15_000);
 });
