@@ -7,6 +7,7 @@ import {
   parseOptions,
   settlesWithin,
 } from "@specter/watcher/shared";
+import type { FileSink } from "bun";
 import { z } from "zod";
 import {
   messageOf,
@@ -44,10 +45,14 @@ import type {
   WatchLinesOptions,
 } from "./types.ts";
 
+const EVENTS = ["spawn", "exit", "restart", "giveUp", "error", "state"] as const;
 const SIGNAL_NUMBERS = constants.signals as Record<string, number>;
 const waitSchema = z.object({ timeout: durationSchema({ positive: true }) });
+const onSchema = z.object({
+  event: z.enum(EVENTS),
+  listener: z.custom((v) => typeof v === "function", { message: "a function" }),
+});
 const STREAMS: readonly StreamName[] = ["stdout", "stderr"];
-const EVENTS = ["spawn", "exit", "restart", "giveUp", "error", "state"] as const;
 
 /** One child process: everything that belongs to one spawn. */
 interface Run {
@@ -194,7 +199,7 @@ export class ManagedProcess {
   }
 
   /** The child's stdin when started with `stdin: "pipe"`, else `null`. */
-  get stdin(): import("bun").FileSink | null {
+  get stdin(): FileSink | null {
     const stdin = this.running ? this.#run?.child.stdin : undefined;
     return typeof stdin === "object" && stdin !== null ? stdin : null;
   }
@@ -243,14 +248,7 @@ export class ManagedProcess {
     event: E,
     fn: (...args: ProcessEvents[E]) => unknown,
   ): () => void {
-    parseOptions(
-      z.object({
-        event: z.enum(EVENTS),
-        listener: z.custom((v) => typeof v === "function", { message: "a function" }),
-      }),
-      { event, listener: fn },
-      `${this.#context}: on()`,
-    );
+    parseOptions(onSchema, { event, listener: fn }, `${this.#context}: on()`);
     return (this.#events[event] as Listeners<ProcessEvents[E]>).add(fn);
   }
 
