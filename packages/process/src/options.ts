@@ -65,15 +65,48 @@ const restartObjectSchema = z
     }
   });
 
+const KNOWN_RESTART = Object.keys(restartObjectSchema.shape).join(", ");
+const RESTART_HINT = `"no", "on-failure", "always", or { ${KNOWN_RESTART} }`;
+
+/**
+ * A policy name or the object with its limits. Not a `z.union`: a union reports a bad nested
+ * field as a bad "restart", where we want "restart.window" named.
+ */
+const restartSchema = z
+  .unknown()
+  .optional()
+  .transform((value, ctx): RestartConfig => {
+    const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
+    if (value !== undefined && typeof value !== "string" && !isObject) {
+      ctx.addIssue({ code: "custom", message: RESTART_HINT });
+      return z.NEVER;
+    }
+    const result = restartObjectSchema.safeParse(
+      typeof value === "string" ? { policy: value } : (value ?? {}),
+    );
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      if (typeof value === "string") {
+        ctx.addIssue({ code: "custom", message: RESTART_HINT }); // the name itself is wrong
+      } else if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) {
+          const message = `no such option; known options are ${KNOWN_RESTART}`;
+          ctx.addIssue({ code: "custom", path: [...issue.path, key], message });
+        }
+      } else if (issue.code === "invalid_value") {
+        const values = issue.values.map((v) => JSON.stringify(v)).join(", ");
+        ctx.addIssue({ code: "custom", path: issue.path, message: `one of ${values}` });
+      } else {
+        ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+      }
+    }
+    return z.NEVER;
+  });
+
 const processSchema = z.strictObject({
   terminateTimeout: durationSchema().default(5_000),
   killTimeout: durationSchema({ positive: true }).default(1_000),
-  restart: z
-    .union([policySchema, restartObjectSchema], {
-      error:
-        '"no", "on-failure", "always", or { policy, maxRestarts, window, initialBackoff, maxBackoff }',
-    })
-    .default("no"),
+  restart: restartSchema,
   hostShutdown: z.boolean({ error: "true or false" }).default(true),
 });
 
@@ -85,14 +118,10 @@ const nameSchema = z.strictObject({
 export function resolveProcessOptions(name: unknown, options: ProcessOptions = {}): ProcessConfig {
   parseOptions(nameSchema, { name }, "ManagedProcess");
   const o = parseOptions(processSchema, options ?? {}, `ManagedProcess "${String(name)}"`);
-  const restart: RestartConfig =
-    typeof o.restart === "string"
-      ? restartObjectSchema.parse({ policy: o.restart }) // defaults for the other limits
-      : o.restart;
   return {
     terminateTimeout: o.terminateTimeout,
     killTimeout: o.killTimeout,
-    restart,
+    restart: o.restart,
     hostShutdown: o.hostShutdown,
   };
 }

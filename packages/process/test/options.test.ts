@@ -49,6 +49,20 @@ describe("constructor options", () => {
         () => new ManagedProcess("p", { restart: { initialBackoff: "2s", maxBackoff: "1s" } }),
       ),
     ).toContain('option "restart.maxBackoff" got "1s": expected at least initialBackoff (2000ms)');
+    // A bad field of the restart object is named by its path.
+    expect(
+      optionsError(() => new ManagedProcess("p", { restart: { policy: "always", window: 0 } })),
+    ).toContain('option "restart.window" got 0: expected a duration greater than 0');
+    expect(
+      optionsError(() => new ManagedProcess("p", { restart: { policy: "maybe" as never } })),
+    ).toContain(
+      'option "restart.policy" got "maybe": expected one of "no", "on-failure", "always"',
+    );
+    expect(
+      optionsError(() => new ManagedProcess("p", { restart: { polcy: "always" } as never })),
+    ).toContain(
+      'option "restart.polcy" got "always": expected no such option; known options are policy, maxRestarts, window, initialBackoff, maxBackoff',
+    );
     expect(optionsError(() => new ManagedProcess("p", { hostShutdown: "yes" as never }))).toContain(
       'option "hostShutdown" got "yes": expected true or false',
     );
