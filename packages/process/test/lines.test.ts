@@ -58,6 +58,35 @@ describe("LineSplitter", () => {
     }
   });
 
+  test("long lines without newline for many chunks (past the undecoded-bytes limit) stay exact", () => {
+    const line = "é€😀x".repeat(20_000); // 200,000 bytes
+    const bytes = encoder.encode(`${line}\nnext\n${line}`);
+    for (const size of [7_777, 65_536, 65_537, 100_003]) {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+      expect(lines(chunks)).toEqual([line, "next", line]);
+    }
+  });
+
+  test("byte by byte with a small maxLineLength, pieces join back to the text", () => {
+    const text = `${"é€😀x".repeat(20)}\nz`;
+    const chunks = [...encoder.encode(text)].map((b) => new Uint8Array([b]));
+    const joined: string[] = [];
+    let current = "";
+    for (const [piece, info] of split(chunks, 5).out) {
+      current += piece;
+      if (!info.continued) {
+        joined.push(current);
+        current = "";
+      }
+    }
+    expect(joined).toEqual(["é€😀x".repeat(20), "z"]);
+  });
+
+  test("a byte-order mark is content, not stripped", () => {
+    expect(lines(["\ufeffa\n", "\ufeffb\n"])).toEqual(["\ufeffa", "\ufeffb"]);
+  });
+
   test("an incomplete character at the very end becomes U+FFFD", () => {
     expect(lines([new Uint8Array([0x61, 0xe2, 0x82])])).toEqual(["a\ufffd"]);
   });
