@@ -28,6 +28,22 @@ if (args === "help") {
 const { json, duration } = args;
 const print = (line: string) => console.log(line);
 
+// Signal handlers first, so a Ctrl-C at any moment is ours; until the services exist it is only
+// remembered, and start-up stops at the next step.
+let interrupted: NodeJS.Signals | undefined;
+let signals = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  if (++signals > 1) {
+    console.error(`${signal} again: exiting without waiting`);
+    process.exit(130);
+  }
+  interrupted = signal;
+  if (ready) void shutdown(signal);
+};
+let ready = false;
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
 const dir = mkdtempSync(join(tmpdir(), "specter-demo-"));
 const registry = new Registry();
 const view = createView(json, print);
@@ -116,25 +132,19 @@ const shutdown = (why: string, failed = false) => {
   return stopping;
 };
 
-let signals = 0;
-const onSignal = (signal: NodeJS.Signals) => {
-  if (++signals > 1) {
-    console.error(`${signal} again: exiting without waiting`);
-    process.exit(130);
-  }
-  void shutdown(signal);
-};
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
-
+ready = true;
+if (interrupted) void shutdown(interrupted);
 try {
   for (const service of services) {
     if (stopping) break; // Ctrl-C during start-up: start nothing more
     await service.start();
   }
 } catch (error) {
-  console.error(`demo: could not start: ${(error as Error).message}`);
-  await shutdown("start failed", true);
+  // A start abandoned by Ctrl-C is part of stopping, not a failure.
+  if (!stopping) {
+    console.error(`demo: could not start: ${(error as Error).message}`);
+    await shutdown("start failed", true);
+  }
 }
 if (duration !== undefined && !stopping)
   setTimeout(() => void shutdown(`ran for ${formatDuration(duration)}`), duration);

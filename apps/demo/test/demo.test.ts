@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { HealthzResponse, StatusResponse } from "@specter/service";
-import { descendants, isAlive, waitFor } from "@specter/watcher/testing";
+import { collectLines, descendants, isAlive, waitFor } from "@specter/watcher/testing";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 const CHILD = new URL("../src/child.ts", import.meta.url).pathname;
@@ -24,18 +24,7 @@ function demoChildren(): number[] {
 /** Starts the demo as a real child process and collects its output lines as they come. */
 function runDemo(args: string[]) {
   const child = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
-  const lines: string[] = [];
-  const read = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of child.stdout) {
-      buffer += decoder.decode(chunk, { stream: true });
-      const parts = buffer.split("\n");
-      buffer = parts.pop() ?? "";
-      lines.push(...parts);
-    }
-    if (buffer) lines.push(buffer);
-  })();
+  const { lines, done: read } = collectLines(child.stdout);
   const stderr = new Response(child.stderr).text();
   return { child, lines, read, stderr };
 }
@@ -118,6 +107,7 @@ test("Ctrl-C during start-up stops cleanly and leaves no child behind", async ()
     expect(await demo.child.exited).toBe(0);
     await demo.read;
     expect(demo.lines.at(-1)).toMatch(/left behind: 0 processes, 0 workers, 0 timers$/);
+    expect(await demo.stderr).toBe("");
     expect(demoChildren()).toEqual([]);
   } finally {
     demo.child.kill("SIGKILL");

@@ -115,16 +115,14 @@ describe("Registry", () => {
 
 describe("Registry.handleSignals", () => {
   test("SIGTERM stops every registered service, then ends the host by the signal; no process survives", async () => {
-    const { descendants, isAlive, waitFor } = await import("@specter/watcher/testing");
+    const { collectLines, descendants, isAlive, waitFor } = await import(
+      "@specter/watcher/testing"
+    );
     const host = Bun.spawn(
       [process.execPath, new URL("./fixtures/host.ts", import.meta.url).pathname],
       { stdout: "pipe", stderr: "pipe" },
     );
-    const out: string[] = [];
-    const reading = (async () => {
-      for await (const chunk of host.stdout)
-        out.push(...new TextDecoder().decode(chunk).split("\n").filter(Boolean));
-    })();
+    const { lines: out, done: reading } = collectLines(host.stdout);
     try {
       await waitFor(() => out.includes("ready"), { timeout: 5000 });
       await waitFor(() => descendants(host.pid).length >= 3, { timeout: 5000 });

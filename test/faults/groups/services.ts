@@ -1,7 +1,7 @@
 /** Fault group: services. */
 import { Service } from "@specter/service";
 import { Watcher } from "@specter/watcher";
-import { descendants, isAlive, waitFor } from "@specter/watcher/testing";
+import { collectLines, descendants, isAlive, waitFor } from "@specter/watcher/testing";
 import { group, pool, since } from "../lib.ts";
 
 const g = group("services");
@@ -100,11 +100,7 @@ await g.check(
       [process.execPath, new URL("../fixtures/host.ts", import.meta.url).pathname],
       { stdout: "pipe", stderr: "pipe" },
     );
-    const lines: string[] = [];
-    const reading = (async () => {
-      for await (const chunk of host.stdout)
-        lines.push(...new TextDecoder().decode(chunk).split("\n").filter(Boolean));
-    })();
+    const { lines, done: reading } = collectLines(host.stdout);
     await waitFor(() => lines.includes("ready"), { timeout: 10_000 });
     const tree = descendants(host.pid);
     const t0 = performance.now();

@@ -7,6 +7,19 @@ const g = group("watchers");
 const sources = new URL("../fixtures/sources.ts", import.meta.url);
 const fixtures = new URL("../fixtures/", import.meta.url);
 
+/** A one-worker pool with a healthy watcher already delivering: the neighbour a fault must spare. */
+async function healthyNeighbour() {
+  const p = pool({ size: 1 });
+  const healthy = new Watcher("healthy", {
+    poll: { module: sources, export: "counter" },
+    interval: "10ms",
+    pool: p,
+  });
+  healthy.start();
+  await waitFor(() => healthy.health().delivered > 0);
+  return { p, healthy };
+}
+
 await g.check(
   "poll that throws every time",
   "backoff doubles from initialBackoff, is capped at maxBackoff, resets after a success",
@@ -48,12 +61,7 @@ await g.check(
   "poll stuck in synchronous code in a worker",
   "killed within timeout + 100 ms; the other watchers on that worker keep delivering",
   async () => {
-    const p = pool({ size: 1 });
-    const healthy = new Watcher("healthy", {
-      poll: { module: sources, export: "counter" },
-      interval: "10ms",
-      pool: p,
-    });
+    const { p, healthy } = await healthyNeighbour();
     const started = new Float64Array(new SharedArrayBuffer(8));
     const hung = new Watcher("hung", {
       poll: { module: sources, export: "hangSyncAt", args: [started] },
@@ -66,8 +74,6 @@ await g.check(
     hung.onError(() => {
       killedAt ||= Date.now();
     });
-    healthy.start();
-    await waitFor(() => healthy.health().delivered > 0);
     hung.start();
     await waitFor(() => killedAt > 0 && p.stats().deaths === 1, { timeout: 3000 });
     const before = healthy.health().delivered;
@@ -86,14 +92,7 @@ await g.check(
   "worker that exits or throws while loading its module",
   "that watcher fails with a load error; its neighbours carry on",
   async () => {
-    const p = pool({ size: 1 });
-    const healthy = new Watcher("healthy", {
-      poll: { module: sources, export: "counter" },
-      interval: "10ms",
-      pool: p,
-    });
-    healthy.start();
-    await waitFor(() => healthy.health().delivered > 0);
+    const { p, healthy } = await healthyNeighbour();
     const bad = ["exit-at-load.ts", "throw-at-load.ts"].map(
       (file) =>
         new Watcher(file, {

@@ -83,3 +83,23 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Collects a byte stream's lines as they arrive (`lines` grows); `done` settles at its end. */
+export function collectLines(stream: ReadableStream<Uint8Array>): {
+  lines: string[];
+  done: Promise<void>;
+} {
+  const lines: string[] = [];
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
+      const parts = buffer.split("\n");
+      buffer = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+    if (buffer) lines.push(buffer);
+  })();
+  return { lines, done };
+}
