@@ -71,7 +71,9 @@ export class LocalStreamSession implements StreamSession {
             if (!run.closed) sink.item(item);
             return false;
           },
-          flush() {},
+          flush() {
+            sink.flush();
+          },
         };
         await pump(source as StreamLike<unknown>, pushed, {
           get closed() {

@@ -18,7 +18,9 @@ export interface StreamSession {
 }
 
 export interface StreamSink {
+  /** One item from a source on this thread; `flush()` follows at least once per event-loop turn. */
   item(value: unknown): void;
+  flush(): void;
   items(values: unknown[], bad?: BadItem[]): void;
   /** The stream finished: cleanly, or with `error`. */
   end(error?: Error): void;

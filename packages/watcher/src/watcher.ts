@@ -71,6 +71,11 @@ export class Watcher<T = unknown, V = T> {
   /** Values come from a worker, so they are already private copies. */
   readonly #isolated: boolean;
   #lastValueAt: number | null = null;
+  /**
+   * Set by each delivery and turned into `lastValueAt` by the caller right after: once per
+   * worker batch rather than per item (a clock read per item costs more than the delivery).
+   */
+  #valueClock = false;
   #startedAt: number | null = null;
   #errorCount = 0;
   #consecutive = 0;
@@ -258,11 +263,15 @@ export class Watcher<T = unknown, V = T> {
         this.#succeeded();
         this.#deliver(value);
       },
+      flush: () => {
+        this.#stampValue();
+      },
       items: (values, bad) => {
         if (run.closed) return;
         this.#succeeded();
         if (bad) return this.#deliverWithBad(run, values, bad);
         for (let i = 0; i < values.length && !run.closed; i++) this.#deliver(values[i]);
+        this.#stampValue();
       },
       end: (error) => {
         if (run.closed) return;
@@ -307,6 +316,7 @@ export class Watcher<T = unknown, V = T> {
         if (run.closed) return; // a late result of an abandoned poll is never delivered
         this.#succeeded();
         this.#deliver(value);
+        this.#stampValue();
         if (!run.closed) this.#scheduleTick(run);
       },
       (error) => {
@@ -431,8 +441,17 @@ export class Watcher<T = unknown, V = T> {
     this.#last = value;
     this.#hasLast = true;
     this.#delivered++;
-    this.#lastValueAt = Date.now();
+    this.#valueClock = true;
     this.#values.emit(value, this);
+  }
+
+  /** Turns "a value was delivered just now" into `lastValueAt`. */
+  #stampValue(): number | null {
+    if (this.#valueClock) {
+      this.#valueClock = false;
+      this.#lastValueAt = Date.now();
+    }
+    return this.#lastValueAt;
   }
 
   #report(error: WatcherError): void {

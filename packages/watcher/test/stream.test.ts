@@ -191,5 +191,6 @@ describe("stream mode with a function source", () => {
     await waitFor(() => w.state === "ended");
     expect(r.values).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }, { v: 1 }]);
     expect(w.health()).toMatchObject({ delivered: 4, deduped: 3, mode: "stream" });
+    expect(w.health().lastValueAt).toBeGreaterThan(Date.now() - 1000);
   });
 });

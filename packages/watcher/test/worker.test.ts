@@ -332,6 +332,7 @@ describe("module sources in workers", () => {
     await waitFor(() => w.state === "ended", { timeout: 4000 });
     expect(expected).toBe(20_000);
     expect(inOrder).toBe(true);
+    expect(w.health().lastValueAt).toBeGreaterThan(Date.now() - 1000);
   });
 
   test("a ReadableStream and an async generator in a worker are followed", async () => {
