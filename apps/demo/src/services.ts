@@ -37,8 +37,8 @@ export class LogService extends Service {
     const routes = ["/", "/status", "/api/items", "/login"];
     this.interval(async () => {
       n++;
-      // Every 8th write starts the file over, as log rotation would.
-      if (n % 8 === 0) await writeFile(this.path, "");
+      // Every 6th write starts the file over, as log rotation would.
+      if (n % 6 === 0) await writeFile(this.path, "");
       const route = routes[n % routes.length];
       await appendFile(this.path, `GET ${route} 200 ${5 + ((n * 37) % 90)}ms\n`);
     }, "1500ms");
