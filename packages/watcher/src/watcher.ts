@@ -31,7 +31,6 @@ import { WorkerSession } from "./worker-session.ts";
 interface Run {
   closed: boolean;
   session: PollSession | StreamSession;
-  pool: WorkerPool | undefined;
   timer: Timer | undefined;
   /** Poll mode: when tick 0 was due, and the last tick polled. */
   anchor: number;
@@ -155,7 +154,6 @@ export class Watcher<T = unknown, V = T> {
     const run: Run = {
       closed: false,
       session: undefined as unknown as PollSession,
-      pool: undefined,
       timer: undefined,
       anchor: 0,
       tick: 0,
@@ -239,7 +237,9 @@ export class Watcher<T = unknown, V = T> {
         : new LocalPollSession(source.fn as PollFunction<unknown>);
     }
     const dedicated = this.#config.worker === "dedicated";
-    run.pool = dedicated ? new WorkerPool({ size: 1 }) : (this.#config.pool ?? WorkerPool.default);
+    const pool = dedicated
+      ? new WorkerPool({ size: 1 })
+      : (this.#config.pool ?? WorkerPool.default);
     const events: SessionEvents = {
       restarted: (reason) => {
         if (run.closed) return;
@@ -253,7 +253,7 @@ export class Watcher<T = unknown, V = T> {
       export: source.module.export,
       args: source.module.args,
     };
-    return new WorkerSession(this.name, spec, run.pool, this.#isolation(), events, sink);
+    return new WorkerSession(this.name, spec, pool, this.#isolation(), events, sink);
   }
 
   #sink(run: Run): StreamSink {
