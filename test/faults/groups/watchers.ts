@@ -115,7 +115,7 @@ await g.check(
       errors.every((e) => e.startsWith("load:")) &&
       healthy.health().errorCount === 0;
     return {
-      figure: `${errors.length} load errors (${errors.map((e) => e.slice(0, 60)).join(" | ")}); neighbour unharmed`,
+      figure: `${errors.length} load errors (${errors.map((e) => e.split("cannot load the source: ")[1]?.slice(0, 55)).join(" | ")}); neighbour unharmed`,
       ok,
     };
   },
