@@ -9,8 +9,9 @@
  * The designs measured (bench/process.bench.ts): searching the bytes for 10 and decoding each line
  * ("bare-bytes") is 2-3x slower: one decode() per line costs far more than one per chunk. Cutting
  * each chunk at its last newline byte and decoding the part before it without `stream: true`
- * ("bare-segments") measured within noise of this in the splitter (a version of it was tried and
- * dropped: same speed, more code). The partial line is kept as string pieces rather than
+ * ("bare-segments") is faster as a bare loop (about 1.2x the bare `indexOf` loop in
+ * bench/results.json), but a version of it tried inside watchStream measured no faster there
+ * (per its author), so it was dropped: more code for no gain. The partial line is kept as string pieces rather than
  * prepended to the next chunk, so a long line is not copied again with every chunk.
  */
 
@@ -113,21 +114,36 @@ export class LineSplitter {
     this.#overflowing = false;
   }
 
-  /** Remembers the start of a line whose newline has not come yet, within `maxLineLength`. */
+  /**
+   * Remembers the start of a line whose newline has not come yet, within `maxLineLength`. A "\r"
+   * at the end of `text` does not count towards the limit until the next chunk shows whether it
+   * is the start of a "\r\n" ending, so the pending text may be one "\r" longer than the limit.
+   */
   #hold(text: string): void {
     const max = this.#max;
+    const endsCR = text.charCodeAt(text.length - 1) === CR;
     if (this.#truncate) {
       if (this.#dropped !== 0) {
         // Already past the limit: the rest of this line is dropped.
         this.#dropped += text.length;
-        this.#droppedCR = text.charCodeAt(text.length - 1) === CR;
+        this.#droppedCR = endsCR;
+        return;
+      }
+      if (this.#pendingLength > max) {
+        // The "\r" held past the limit was content after all: cut there.
+        const last = this.#pending.length - 1;
+        this.#pending[last] = (this.#pending[last] as string).slice(0, -1);
+        this.#pendingLength--;
+        this.#dropped = 1 + text.length;
+        this.#droppedCR = endsCR;
+        this.#markOverflow();
         return;
       }
       const room = max - this.#pendingLength;
-      if (text.length > room) {
+      if (text.length - (endsCR ? 1 : 0) > room) {
         const keep = safeCut(text, room);
         this.#dropped += text.length - keep;
-        this.#droppedCR = text.charCodeAt(text.length - 1) === CR;
+        this.#droppedCR = endsCR;
         this.#markOverflow();
         text = text.slice(0, keep);
       }
@@ -135,12 +151,14 @@ export class LineSplitter {
     }
     this.#pending.push(text);
     this.#pendingLength += text.length;
-    if (!this.#truncate && this.#pendingLength > max) {
-      // Deliver full pieces now so memory stays bounded; keep the remainder (at most max).
+    const limit = endsCR ? max + 1 : max;
+    if (!this.#truncate && this.#pendingLength > limit) {
+      // Deliver full pieces now so memory stays bounded; keep the remainder (at most max, plus
+      // a "\r" that may be the start of the line ending).
       this.#markOverflow();
       let rest = this.#takePending();
-      while (rest.length > max) {
-        const cut = safeCut(rest, max);
+      while (rest.length > limit) {
+        const cut = safeCut(rest, max, true);
         this.#sink(rest.slice(0, cut), CONTINUED);
         rest = rest.slice(cut);
       }
@@ -190,7 +208,7 @@ export class LineSplitter {
     }
     let rest = line;
     while (rest.length > max) {
-      const cut = safeCut(rest, max);
+      const cut = safeCut(rest, max, true);
       this.#sink(rest.slice(0, cut), CONTINUED);
       rest = rest.slice(cut);
     }
@@ -212,9 +230,13 @@ export class LineSplitter {
   }
 }
 
-/** `n`, or `n - 1` when cutting at `n` would split a UTF-16 surrogate pair. */
-function safeCut(text: string, n: number): number {
+/**
+ * `n`, or `n - 1` when cutting at `n` would split a UTF-16 surrogate pair. Cutting to 0 is fine
+ * when the rest is dropped (truncate); a split loop passes `progress` so that a piece is never
+ * empty (with `maxLineLength` 1 an astral character is then split: there is no better choice).
+ */
+function safeCut(text: string, n: number, progress = false): number {
   if (n <= 0 || n >= text.length) return Math.max(0, n);
   const code = text.charCodeAt(n - 1);
-  return code >= 0xd800 && code <= 0xdbff && n > 1 ? n - 1 : n;
+  return code >= 0xd800 && code <= 0xdbff && (n > 1 || !progress) ? n - 1 : n;
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { type LineInfo, type LineOverflow, LineSplitter } from "../src/index.ts";
 
 const encoder = new TextEncoder();
+const WHOLE = { continued: false, truncated: 0 };
 
 /** Splits `chunks` (strings are UTF-8 encoded) and returns [line, info] pairs. */
 function split(
@@ -192,6 +193,43 @@ describe("LineSplitter", () => {
       expect(out.map(([l]) => l)).toEqual(["a", "😀", "b", "😀"]);
       const t = split(["a😀bc\n"], 2, "truncate").out;
       expect(t).toEqual([["a", { continued: false, truncated: 4 }]]);
+    });
+
+    test('"truncate" never delivers a lone surrogate when the cut falls before a pair in a later chunk', () => {
+      const t = split(["abcd", "😀xyz", "\n"], 5, "truncate");
+      expect(t.out).toEqual([["abcd", { continued: false, truncated: 5 }]]);
+      expect(t.out.every(([line]) => line.isWellFormed())).toBe(true);
+      expect(t.splitter.overflows).toBe(1);
+      // maxLineLength 1 and a line starting with an astral character: cut to nothing.
+      expect(split(["😀", "a\n"], 1, "truncate").out).toEqual([
+        ["", { continued: false, truncated: 3 }],
+      ]);
+    });
+
+    test("a line of exactly maxLineLength whose \r\n is split across chunks is not overlong", () => {
+      for (const overflow of ["split", "truncate"] as const) {
+        const { out, splitter } = split(["abcde\r", "\nab\r", "\n"], 5, overflow);
+        expect(out).toEqual([
+          ["abcde", WHOLE],
+          ["ab", WHOLE],
+        ]);
+        expect(splitter.overflows).toBe(0);
+      }
+      // The held "\r" turns out to be content: then the line is overlong after all.
+      expect(split(["abcde\r", "x\n"], 5).out).toEqual([
+        ["abcde", { continued: true, truncated: 0 }],
+        ["\rx", WHOLE],
+      ]);
+      const t = split(["abcde\r", "x", "\r\n"], 5, "truncate");
+      expect(t.out).toEqual([["abcde", { continued: false, truncated: 2 }]]);
+      expect(t.splitter.overflows).toBe(1);
+      expect(split(["abcde\r"], 5, "truncate").out).toEqual([
+        ["abcde", { continued: false, truncated: 1 }],
+      ]);
+      expect(split(["abcde\r"], 5).out).toEqual([
+        ["abcde", { continued: true, truncated: 0 }],
+        ["\r", WHOLE],
+      ]);
     });
   });
 });
