@@ -105,6 +105,8 @@ export class ManagedProcess {
   /** Settles with the final exit once the process is done (stopped, exited or failed). */
   #supervisor: Promise<ProcessExit | null> | undefined;
   #stopRequested = false;
+  /** The state before the one a finished run led to, until its "state" event is emitted. */
+  #pendingState: ProcessState | undefined;
   #stopping: Promise<ProcessExit | null> | undefined;
   #wake: (() => void) | undefined;
   #restartAt: number | undefined;
@@ -155,16 +157,19 @@ export class ManagedProcess {
     return this.#state;
   }
 
-  /** Whether a child process is alive right now. */
+  /**
+   * Whether a run is in progress: from spawn until the run is finished, i.e. its child has exited,
+   * the rest of its process group is gone and its output is read to the end. So it stays `true`
+   * (with `pid` set and `lastExit` still the previous run's) while a child that exited is having
+   * its leftover group terminated; the "exit" event marks the end.
+   */
   get running(): boolean {
-    const run = this.#run;
-    return run !== undefined && run.exit === undefined;
+    return this.#run !== undefined;
   }
 
-  /** The live child's pid (also its process group id), or `null`. */
+  /** The current run's pid (also its process group id) while `running`, else `null`. */
   get pid(): number | null {
-    const run = this.#run;
-    return run !== undefined && run.exit === undefined ? run.pid : null;
+    return this.#run?.pid ?? null;
   }
 
   /** Exit code of the last run while no child is alive; `null` while one is, or after a signal. */
@@ -177,12 +182,10 @@ export class ManagedProcess {
     return this.running ? null : (this.#lastExit?.signalCode ?? null);
   }
 
-  /** Milliseconds since the live child was spawned; 0 when none is alive. */
+  /** Milliseconds since the current run's child was spawned while `running`, else 0. */
   get uptime(): number {
     const run = this.#run;
-    return run !== undefined && run.exit === undefined
-      ? Math.round(performance.now() - run.startedAt)
-      : 0;
+    return run !== undefined ? Math.round(performance.now() - run.startedAt) : 0;
   }
 
   /**
@@ -200,7 +203,8 @@ export class ManagedProcess {
 
   /** The child's stdin when started with `stdin: "pipe"`, else `null`. */
   get stdin(): FileSink | null {
-    const stdin = this.running ? this.#run?.child.stdin : undefined;
+    const run = this.#run;
+    const stdin = run !== undefined && run.exit === undefined ? run.child.stdin : undefined;
     return typeof stdin === "object" && stdin !== null ? stdin : null;
   }
 
@@ -287,8 +291,11 @@ export class ManagedProcess {
     this.#argv = Object.freeze([...config.argv]);
     this.#stopRequested = false;
     this.#restart.reset();
+    // The supervisor exists before "spawn"/"state" fire, so a listener may stop() at once.
+    const { promise, resolve } = Promise.withResolvers<ProcessExit | null>();
+    this.#supervisor = promise;
     const run = this.#adopt(child, config);
-    this.#supervisor = this.#supervise(run);
+    this.#supervise(run, promise).then(resolve);
     return this;
   }
 
@@ -378,9 +385,11 @@ export class ManagedProcess {
    * across restarts; a callback that throws is reported and the others still get every line.
    * Returns a function that stops this watcher.
    *
-   * May be called before `start()`; `start()` then requires that stream to be piped. A watcher
-   * added while output flows starts with the next chunk (mid-line, unless another line watcher
-   * with the same `maxLineLength` and `overflow` is already there).
+   * May be called before `start()`; `start()` then requires that stream to be piped. A piped
+   * stream is always read (and counted in `health()`), watched or not, so output nobody watches
+   * is dropped rather than buffered: a watcher added while output flows starts with the next
+   * chunk (mid-line, unless another line watcher with the same `maxLineLength` and `overflow` is
+   * already there). One added right after `start()`, in the same tick, gets everything.
    *
    * @throws {OptionsError} bad stream name, callback or option.
    * @throws {ProcessStateError} the running process was started without `{ [stream]: "pipe" }`.
@@ -449,9 +458,8 @@ export class ManagedProcess {
     run.leaderExited = child.exited.then(reaped, reaped);
     this.#run = run;
     if (this.#config.hostShutdown) registerLive(this.#target);
-    for (const stream of STREAMS) {
-      if (config[stream] === "pipe" && this.#taps[stream].watchers > 0) this.#pump(run, stream);
-    }
+    // Every pipe is read, watched or not: an unread pipe is buffered by Bun without limit.
+    for (const stream of STREAMS) if (config[stream] === "pipe") this.#pump(run, stream);
     this.#setState("running");
     this.#events.spawn.emit({ pid: run.pid, restarts: this.#restart.total });
     return run;
@@ -500,7 +508,10 @@ export class ManagedProcess {
    * Runs until the process is done for good; never rejects. Host hooks cover it all along, so
    * a host shutdown also cancels a pending restart.
    */
-  async #supervise(first: Run): Promise<ProcessExit | null> {
+  async #supervise(
+    first: Run,
+    supervisor: Promise<ProcessExit | null>,
+  ): Promise<ProcessExit | null> {
     try {
       return await this.#superviseRuns(first);
     } catch (error) {
@@ -513,8 +524,11 @@ export class ManagedProcess {
       this.#setState("failed");
       return this.#lastExit;
     } finally {
-      // Last: during a host shutdown, the last process to go lets the host exit.
-      if (this.#config.hostShutdown) unregisterLive(this.#target);
+      // Last: during a host shutdown, the last process to go lets the host exit. A listener may
+      // have started a new run meanwhile: the hooks are its now.
+      if (this.#config.hostShutdown && this.#supervisor === supervisor) {
+        unregisterLive(this.#target);
+      }
     }
   }
 
@@ -523,30 +537,32 @@ export class ManagedProcess {
     for (;;) {
       const exit = await this.#finishRun(run);
       if (this.#stopRequested || exit.stopped) {
-        this.#setState("stopped");
+        this.#announceExit(exit, "stopped");
         return exit;
       }
-      let failed = exit.exitCode !== 0;
-      let uptime = exit.uptime;
+      let decision = this.#restart.decide(exit.exitCode !== 0, exit.uptime);
+      let announced = false;
       let next: Run | undefined;
       while (!next) {
-        const decision = this.#restart.decide(failed, uptime);
         if (decision.action === "none") {
-          this.#setState("exited");
+          if (announced) this.#setState("exited");
+          else this.#announceExit(exit, "exited");
           return exit;
         }
         if (decision.action === "giveUp") {
-          this.#setState("failed");
-          this.#events.giveUp.emit({
-            restarts: this.#restart.total,
-            window: this.#config.restart.window,
-            exit,
-          });
+          const info = { restarts: this.#restart.total, window: this.#config.restart.window, exit };
+          if (announced) this.#setState("failed");
+          else this.#announceExit(exit, "failed");
+          this.#events.giveUp.emit(info);
           return exit;
         }
-        this.#setState("restarting");
-        this.#events.restart.emit({ restarts: this.#restart.total, delay: decision.delay, exit });
-        await this.#sleep(decision.delay);
+        if (announced) this.#setState("restarting");
+        else this.#announceExit(exit, "restarting");
+        announced = true;
+        if (!this.#stopRequested) {
+          this.#events.restart.emit({ restarts: this.#restart.total, delay: decision.delay, exit });
+          await this.#sleep(decision.delay);
+        }
         if (this.#stopRequested) {
           this.#setState("stopped");
           return exit;
@@ -564,12 +580,33 @@ export class ManagedProcess {
                   cause: error,
                 }),
           );
-          failed = true;
-          uptime = 0;
+          decision = this.#restart.decide(true, 0);
         }
       }
       run = next;
     }
+  }
+
+  /**
+   * A run ended: the state it leads to is taken before "exit" is emitted, so an "exit" listener
+   * sees it (and may `start()` again once the process is done); the "state" event follows "exit"
+   * (or comes first thing in that `start()`).
+   */
+  #announceExit(exit: ProcessExit, state: ProcessState): void {
+    const previous = this.#state;
+    if (previous !== state) {
+      this.#state = state;
+      this.#pendingState = previous;
+    }
+    this.#events.exit.emit(exit);
+    this.#flushState();
+  }
+
+  #flushState(): void {
+    const previous = this.#pendingState;
+    if (previous === undefined) return;
+    this.#pendingState = undefined;
+    this.#events.state.emit(this.#state, previous);
   }
 
   /**
@@ -633,7 +670,6 @@ export class ManagedProcess {
     };
     if (this.#run === run) this.#run = undefined;
     this.#lastExit = exit;
-    this.#events.exit.emit(exit);
     return exit;
   }
 
@@ -668,7 +704,9 @@ export class ManagedProcess {
     }
   }
 
+  /** The restart backoff; over at once when a stop is (or was already) requested. */
   #sleep(ms: number): Promise<void> {
+    if (this.#stopRequested) return Promise.resolve();
     this.#restartAt = performance.now() + ms;
     return new Promise((resolve) => {
       const done = () => {
@@ -689,6 +727,7 @@ export class ManagedProcess {
   }
 
   #setState(state: ProcessState): void {
+    this.#flushState();
     const previous = this.#state;
     if (previous === state) return;
     this.#state = state;

@@ -239,4 +239,49 @@ describe("watchStream", () => {
     process.kill(escaped, "SIGKILL");
     await waitFor(() => !isAlive(escaped));
   });
+
+  test("a piped stream nobody watches is drained, not buffered; a later watcher gets later lines", async () => {
+    const proc = make("unwatched", { terminateTimeout: "1s" });
+    const rss = process.memoryUsage().rss;
+    // 200 MB of "junk\n" on stderr, then one more line once stdin says so.
+    proc.start(["sh", "-c", "yes junk | head -c 200000000 >&2; read go; echo late >&2"], {
+      stdin: "pipe",
+      stderr: "pipe",
+    });
+    await waitFor(() => proc.health().streams.stderr.bytes === 200_000_000, {
+      timeout: 15_000,
+      message: "the unwatched stderr was not read",
+    });
+    expect(process.memoryUsage().rss - rss).toBeLessThan(100_000_000);
+    const err = collect(proc, "stderr");
+    proc.stdin?.write("go\n");
+    proc.stdin?.flush();
+    await waitFor(() => err.lines.length > 0, { timeout: 5_000 });
+    expect((await proc.wait("5s"))?.exitCode).toBe(0);
+    expect(err.lines).toEqual(["late"]);
+    expect(proc.health().streams.stderr.bytes).toBe(200_000_005);
+  }, 30_000);
+
+  // Each write is its own chunk: the "\r" | "\n" of a line of exactly maxLineLength, and a cut
+  // right before an astral character that starts the next write (no lone surrogate).
+  test("maxLineLength: \\r\\n split across writes; a cut before a surrogate pair across writes", async () => {
+    const proc = make("crlf-split");
+    proc.start(
+      [
+        "sh",
+        "-c",
+        "printf 'abcde\\r'; sleep 0.1; printf '\\nabcd'; sleep 0.1; printf '\\360\\237\\230\\200xyz'; sleep 0.1; printf '\\n'",
+      ],
+      { stdout: "pipe" },
+    );
+    const split = collect(proc, "stdout", { maxLineLength: 5 });
+    const cut = collect(proc, "stdout", { maxLineLength: 5, overflow: "truncate" });
+    await proc.wait("5s");
+    expect(split.lines).toEqual(["abcde", "abcd", "😀xyz"]);
+    expect(split.infos.map((i) => i.continued)).toEqual([false, true, false]);
+    expect(cut.lines).toEqual(["abcde", "abcd"]);
+    expect(cut.infos.map((i) => i.truncated)).toEqual([0, 5]);
+    expect(cut.lines.every((line) => line.isWellFormed())).toBe(true);
+    expect(proc.health().streams.stdout.overflows).toBe(2);
+  });
 });
