@@ -50,6 +50,4 @@ export class StopTimeoutError extends ProcessError {
   }
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf } from "@specter/watcher/shared";

@@ -5,6 +5,7 @@
  * so pid == pgid.
  */
 import { statSync } from "node:fs";
+import { messageOf } from "@specter/watcher/shared";
 import type { Subprocess } from "bun";
 import { SpawnError } from "./errors.ts";
 import type { StartConfig } from "./options.ts";
@@ -66,7 +67,7 @@ function spawnError(error: unknown, program: string, name: string): SpawnError {
   } else if (codeText === "EACCES") {
     message = `cannot start ${shown}: permission denied; it must be an executable file (chmod +x), not a directory`;
   } else {
-    message = `cannot start ${shown}: ${error instanceof Error ? error.message : String(error)}`;
+    message = `cannot start ${shown}: ${messageOf(error)}`;
   }
   return new SpawnError(name, message, codeText, { cause: error });
 }

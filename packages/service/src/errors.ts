@@ -18,6 +18,4 @@ export class ServiceError extends Error {
 
 export type ServiceErrorPhase = "start" | "stop" | "cleanup" | "task" | "listener";
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf } from "@specter/watcher/shared";

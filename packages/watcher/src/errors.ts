@@ -33,6 +33,4 @@ export class CloneError extends Error {
   override readonly name = "CloneError";
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { messageOf } from "./shared/message.ts";

@@ -1,4 +1,4 @@
-import { parseOptions } from "@specter/watcher/shared";
+import { messageOf, parseOptions } from "@specter/watcher/shared";
 import { z } from "zod";
 import { createStatusApp, type StatusAppOptions } from "./app.ts";
 
@@ -33,7 +33,7 @@ export function serveStatus(options: ServeStatusOptions = {}): StatusServer {
     // SSE streams stay open for long: no idle timeout.
     server = Bun.serve({ port, hostname, fetch: app.fetch, idleTimeout: 0 });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new Error(
       `serveStatus: cannot listen on ${hostname}:${port}: ${reason}; pick another port, or port: 0 for a free one`,
       {

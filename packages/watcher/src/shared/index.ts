@@ -12,6 +12,7 @@ export {
   tryParseDuration,
 } from "./duration.ts";
 export { Listeners } from "./listeners.ts";
+export { messageOf } from "./message.ts";
 export {
   durationSchema,
   functionSchema,
