@@ -23,4 +23,4 @@ export type {
   WatcherOptions,
   WatcherState,
 } from "./types.ts";
-export { Watcher } from "./watcher.ts";
+export { Watcher, type WatcherEvents } from "./watcher.ts";

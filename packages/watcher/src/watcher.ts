@@ -12,8 +12,8 @@ import { WorkerPool } from "./pool.ts";
 import type { BadItem } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
 import { Backoff } from "./shared/backoff.ts";
-
 import { Listeners } from "./shared/listeners.ts";
+import { OptionsError } from "./shared/options.ts";
 import type {
   ErrorPhase,
   Isolation,
@@ -26,6 +26,13 @@ import type {
   WatcherState,
 } from "./types.ts";
 import { WorkerSession } from "./worker-session.ts";
+
+/** The events of `Watcher.on()` and their listener arguments. */
+export interface WatcherEvents<T, V> {
+  value: [value: V, watcher: Watcher<T, V>];
+  error: [error: WatcherError, watcher: Watcher<T, V>];
+  state: [state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>];
+}
 
 /** Everything that belongs to one start(): callbacks from an older run see `closed` and do nothing. */
 interface Run {
@@ -142,6 +149,30 @@ export class Watcher<T = unknown, V = T> {
     fn: (state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>) => unknown,
   ): () => void {
     return this.#states.add(fn);
+  }
+
+  /**
+   * The same subscriptions by event name, like `ManagedProcess.on()`: `"value"` is `subscribe`,
+   * `"error"` is `onError`, `"state"` is `onState`. Returns a function that unsubscribes.
+   */
+  on<E extends keyof WatcherEvents<T, V>>(
+    event: E,
+    fn: (...args: WatcherEvents<T, V>[E]) => unknown,
+  ): () => void {
+    switch (event) {
+      case "value":
+        return this.subscribe(fn as Subscriber<V>);
+      case "error":
+        return this.onError(fn as (error: WatcherError, watcher: Watcher<T, V>) => unknown);
+      case "state":
+        return this.onState(
+          fn as (state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>) => unknown,
+        );
+      default:
+        throw new OptionsError(`Watcher "${this.name}".on()`, [
+          { option: "event", value: event, expected: 'one of "value", "error", "state"' },
+        ]);
+    }
   }
 
   /** Starts the loop; does nothing if it runs. Returns the watcher. Poll mode polls at once. */

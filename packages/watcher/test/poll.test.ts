@@ -351,6 +351,35 @@ describe("poll mode with a function source", () => {
     expect(w.health().skippedTicks).toBe(0);
   });
 
+  test("on(event) is subscribe, onError and onState by name; an unknown event is an OptionsError", async () => {
+    let calls = 0;
+    const w = make("named", {
+      poll: () => {
+        if (++calls === 1) throw new Error("first fails");
+        return calls;
+      },
+      interval: "1h",
+      initialBackoff: "5ms",
+    });
+    const seen: string[] = [];
+    w.on("value", (v) => void seen.push(`value ${v}`));
+    w.on("error", (e) => void seen.push(`error ${e.phase}`));
+    const off = w.on("state", (s, prev) => void seen.push(`${prev}->${s}`));
+    w.start();
+    await waitFor(() => seen.includes("value 2"));
+    off();
+    expect(seen).toEqual([
+      "idle->running",
+      "error poll",
+      "running->backoff",
+      "backoff->running",
+      "value 2",
+    ]);
+    expect(() => w.on("tick" as never, () => {})).toThrow(
+      'Watcher "named".on(): option "event" got "tick": expected one of "value", "error", "state"',
+    );
+  });
+
   test("onState reports every transition with the previous state", async () => {
     const seen: [WatcherState, WatcherState][] = [];
     const w = make("states", { poll: () => 1, interval: "1h" });
