@@ -70,8 +70,6 @@ export class SupervisorService extends Service<{
           initialBackoff: "500ms",
           maxBackoff: "4s",
         },
-        // The demo stops its services itself on Ctrl-C.
-        hostShutdown: false,
       },
     );
     child.watchStream("stdout", (text) => this.emit("line", { stream: "stdout", text }));

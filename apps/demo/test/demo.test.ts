@@ -4,15 +4,20 @@ import { HealthzResponse, StatusResponse } from "@specter/service";
 import { collectLines, descendants, isAlive, waitFor } from "@specter/watcher/testing";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
-const CHILD = new URL("../src/child.ts", import.meta.url).pathname;
-
-/** Live processes running the demo's child program, wherever they were reparented. */
-function demoChildren(): number[] {
+/**
+ * Live processes started by one demo run, wherever they were reparented: the demo passes its
+ * environment on, so they carry the run's marker variable.
+ */
+function leftFrom(runId: string): number[] {
+  const marker = `SPECTER_DEMO_TEST_RUN=${runId}`;
   const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(CHILD) && isAlive(Number(entry)))
+      if (
+        readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(marker) &&
+        isAlive(Number(entry))
+      )
         found.push(Number(entry));
     } catch {
       // gone meanwhile
@@ -23,10 +28,15 @@ function demoChildren(): number[] {
 
 /** Starts the demo as a real child process and collects its output lines as they come. */
 function runDemo(args: string[]) {
-  const child = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
+  const runId = crypto.randomUUID();
+  const child = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, SPECTER_DEMO_TEST_RUN: runId },
+  });
   const { lines, done: read } = collectLines(child.stdout);
   const stderr = new Response(child.stderr).text();
-  return { child, lines, read, stderr };
+  return { child, lines, read, stderr, left: () => leftFrom(runId) };
 }
 
 test("the demo serves /status and /healthz, and Ctrl-C stops everything it started", async () => {
@@ -73,7 +83,7 @@ test("the demo serves /status and /healthz, and Ctrl-C stops everything it start
       /^stopped in \d+ms after .* — left behind: 0 processes, 0 workers, 0 timers$/,
     );
     expect(started.filter(isAlive)).toEqual([]);
-    expect(demoChildren()).toEqual([]);
+    expect(demo.left()).toEqual([]);
   } finally {
     demo.child.kill("SIGKILL");
   }
@@ -108,7 +118,20 @@ test("Ctrl-C during start-up stops cleanly and leaves no child behind", async ()
     await demo.read;
     expect(demo.lines.at(-1)).toMatch(/left behind: 0 processes, 0 workers, 0 timers$/);
     expect(await demo.stderr).toBe("");
-    expect(demoChildren()).toEqual([]);
+    expect(demo.left()).toEqual([]);
+  } finally {
+    demo.child.kill("SIGKILL");
+  }
+}, 30_000);
+
+test("even a demo killed with SIGKILL leaves no process behind (the orphan guard stops its child)", async () => {
+  const demo = runDemo(["--port", "0"]);
+  try {
+    await waitFor(() => demo.lines.some((l) => /child\s+ready/.test(l)), { timeout: 10_000 });
+    expect(demo.left().length).toBeGreaterThanOrEqual(1);
+    demo.child.kill("SIGKILL");
+    await demo.child.exited;
+    await waitFor(() => demo.left().length === 0, { timeout: 5_000 });
   } finally {
     demo.child.kill("SIGKILL");
   }

@@ -247,11 +247,14 @@ describe("module sources in workers", () => {
     "stop() kills a worker whose source (%s) is stuck, after stopTimeout",
     async (name) => {
       const pool = new WorkerPool({ size: 1 });
-      const w = make("stuck-stream", { stream: source(name), stopTimeout: "50ms", pool });
+      const started = new Int32Array(new SharedArrayBuffer(4));
+      const args = name === "stuckStream" ? [started] : [];
+      const w = make("stuck-stream", { stream: source(name, args), stopTimeout: "50ms", pool });
       const r = record(w);
       w.start();
+      // Wait until the source is really stuck: its first item, or its own "started" mark.
       if (name === "stuckAfterOne") await waitFor(() => r.values.length === 1);
-      else await Bun.sleep(20); // let it get stuck: there is nothing to wait for
+      else await waitFor(() => Atomics.load(started, 0) === 1);
       const t0 = performance.now();
       await w.stop();
       expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
