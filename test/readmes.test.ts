@@ -29,7 +29,7 @@ test.each(examples.map((e) => [`${e.readme} #${e.index}`, e]))(
   async (_name, example) => {
     const { readme, index, code } = example as (typeof examples)[number];
     const dir = dirname(join(root, readme));
-    const file = join(dir, `.readme-example-${index}.ts`);
+    const file = join(dir, `.readme-example-${index}-${process.pid}.ts`);
     await Bun.write(file, code);
     try {
       const child = Bun.spawn([process.execPath, file], {
