@@ -13,6 +13,7 @@ import {
   Listeners,
   OptionsError,
   parseOptions,
+  settlesWithin,
 } from "@specter/watcher/shared";
 import { z } from "zod";
 import type { Activity } from "./activity.ts";
@@ -286,22 +287,18 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
 
   async #bounded(label: string, fn: () => unknown, phase: ServiceErrorPhase): Promise<void> {
     const limit = this.#options.cleanupTimeout;
-    let timer: Timer | undefined;
-    const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(resolve, limit, "expired");
-    });
+    const run = Promise.resolve().then(fn);
+    if (!(await settlesWithin(run, limit))) {
+      this.#report(
+        phase,
+        `${label} did not finish within ${formatDuration(limit)} (cleanupTimeout); moved on`,
+      );
+      return;
+    }
     try {
-      const outcome = await Promise.race([Promise.resolve().then(fn), expired]);
-      if (outcome === "expired") {
-        this.#report(
-          phase,
-          `${label} did not finish within ${formatDuration(limit)} (cleanupTimeout); moved on`,
-        );
-      }
+      await run;
     } catch (error) {
       this.#report(phase, `${label} failed: ${messageOf(error)}`, error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
