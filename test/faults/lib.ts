@@ -2,8 +2,9 @@
  * The fault suite's reporting: each group script runs checks that measure a promise of the
  * packages and print one `FAULT {json}` line per check; `run.ts` collects them into a table.
  */
+
+import { descendants, openFds } from "@specter/core/testing";
 import { WorkerPool } from "@specter/watcher";
-import { descendants, openFds } from "@specter/watcher/testing";
 
 export interface CheckLine {
   type: "check";

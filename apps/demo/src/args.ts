@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { type Duration, durationSchema, parseOptions } from "@specter/watcher/shared";
+import { type Duration, durationSchema, parseOptions } from "@specter/core";
 import { z } from "zod";
 
 /** The documented default port of the demo's status endpoint (a free one is used if it is taken). */

@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { formatDuration } from "@specter/core";
+import { descendants } from "@specter/core/testing";
 import { Registry, type Service, type StatusServer, serveStatus } from "@specter/service";
 import { WorkerPool } from "@specter/watcher";
-import { formatDuration } from "@specter/watcher/shared";
-import { descendants } from "@specter/watcher/testing";
 import { type DemoArgs, parseDemoArgs, USAGE } from "./args.ts";
 import { LogService, MonitorService, SupervisorService } from "./services.ts";
 import { createView } from "./view.ts";

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
+import { collectLines, descendants, isAlive, waitFor } from "@specter/core/testing";
 import { HealthzResponse, StatusResponse } from "@specter/service";
-import { collectLines, descendants, isAlive, waitFor } from "@specter/watcher/testing";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 /**

@@ -1,3 +1,5 @@
+import { SpecterError } from "@specter/core";
+
 /** Where a reported error came from. */
 export type ProcessErrorPhase = "spawn" | "callback" | "stream" | "stop";
 
@@ -5,16 +7,20 @@ export type ProcessErrorPhase = "spawn" | "callback" | "stream" | "stop";
  * An error reported by a managed process (through `on("error")`, or `console.error` when nobody
  * listens): a callback that threw, a stream that failed, a restart that could not spawn.
  */
-export class ProcessError extends Error {
+export class ProcessError extends SpecterError<ProcessErrorPhase> {
   override readonly name: string = "ProcessError";
   constructor(
-    /** The managed process's name. */
-    readonly process: string,
-    readonly phase: ProcessErrorPhase,
+    process: string,
+    phase: ProcessErrorPhase,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(`ManagedProcess "${process}": ${message}`, options);
+    super(process, phase, `ManagedProcess "${process}": ${message}`, options);
+  }
+
+  /** The managed process's name (the same as `owner`). */
+  get process(): string {
+    return this.owner;
   }
 }
 
@@ -49,5 +55,3 @@ export class StopTimeoutError extends ProcessError {
     super(process, "stop", message);
   }
 }
-
-export { messageOf } from "@specter/watcher/shared";

@@ -1,4 +1,12 @@
-export { type Duration, OptionsError } from "@specter/watcher/shared";
+export {
+  type Duration,
+  type LineInfo,
+  type LineOverflow,
+  type LineSink,
+  LineSplitter,
+  OptionsError,
+  WHOLE_LINE,
+} from "@specter/core";
 export {
   ProcessError,
   type ProcessErrorPhase,
@@ -7,13 +15,6 @@ export {
   StopTimeoutError,
   WaitTimeoutError,
 } from "./errors.ts";
-export {
-  type LineInfo,
-  type LineOverflow,
-  type LineSink,
-  LineSplitter,
-  WHOLE_LINE,
-} from "./lines.ts";
 export { ManagedProcess, startProcess } from "./managed-process.ts";
 export type {
   ChunkCallback,

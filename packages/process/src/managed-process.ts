@@ -1,23 +1,18 @@
 import { constants } from "node:os";
+import type { LineInfo } from "@specter/core";
 import {
   type Duration,
   durationSchema,
   Listeners,
+  messageOf,
   OptionsError,
   parseOptions,
   settlesWithin,
-} from "@specter/watcher/shared";
+} from "@specter/core";
 import type { FileSink } from "bun";
 import { z } from "zod";
-import {
-  messageOf,
-  ProcessError,
-  ProcessStateError,
-  StopTimeoutError,
-  WaitTimeoutError,
-} from "./errors.ts";
+import { ProcessError, ProcessStateError, StopTimeoutError, WaitTimeoutError } from "./errors.ts";
 import { registerLive, type ShutdownTarget, unregisterLive } from "./exit-hooks.ts";
-import type { LineInfo } from "./lines.ts";
 import {
   type ProcessConfig,
   resolveProcessOptions,

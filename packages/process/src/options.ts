@@ -1,4 +1,4 @@
-import { durationSchema, functionSchema, parseOptions } from "@specter/watcher/shared";
+import { checkName, durationSchema, functionSchema, parseOptions } from "@specter/core";
 import { z } from "zod";
 import type {
   ProcessOptions,
@@ -110,13 +110,9 @@ const processSchema = z.strictObject({
   hostShutdown: z.boolean({ error: "true or false" }).default(true),
 });
 
-const nameSchema = z.strictObject({
-  name: z.string({ error: "a non-empty string" }).min(1, { error: "a non-empty string" }),
-});
-
 /** Validates a process's name and options; throws `OptionsError` naming each bad option. */
 export function resolveProcessOptions(name: unknown, options: ProcessOptions = {}): ProcessConfig {
-  parseOptions(nameSchema, { name }, "ManagedProcess");
+  checkName(name, "ManagedProcess");
   const o = parseOptions(processSchema, options ?? {}, `ManagedProcess "${String(name)}"`);
   return {
     terminateTimeout: o.terminateTimeout,

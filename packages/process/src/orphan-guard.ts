@@ -6,7 +6,7 @@
  * a crash, or `bun test` ending without running "exit" listeners. After a normal stop the guard is
  * killed first (so it can never signal a reused group id) and its pipe closed.
  */
-import { settlesWithin } from "@specter/watcher/shared";
+import { settlesWithin } from "@specter/core";
 import type { FileSink, Subprocess } from "bun";
 
 // $1 = process group, $2 = terminateTimeout in tenths of a second. dash's kill takes "-PGID"

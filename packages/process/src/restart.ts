@@ -4,7 +4,7 @@
  * StartLimitBurst / StartLimitIntervalSec, OTP's restart intensity). Delays grow exponentially
  * (shared `Backoff`) and start over after a run that stayed up for a whole window.
  */
-import { Backoff } from "@specter/watcher/shared";
+import { Backoff } from "@specter/core";
 import type { RestartConfig } from "./options.ts";
 
 export type RestartDecision =

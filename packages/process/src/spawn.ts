@@ -5,7 +5,7 @@
  * so pid == pgid.
  */
 import { statSync } from "node:fs";
-import { messageOf } from "@specter/watcher/shared";
+import { messageOf } from "@specter/core";
 import type { Subprocess } from "bun";
 import { SpawnError } from "./errors.ts";
 import type { StartConfig } from "./options.ts";

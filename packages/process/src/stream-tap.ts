@@ -8,7 +8,7 @@
  * per line at tens of millions of lines per second, where a Set iterator and a rest-args wrapper
  * per call cost a measurable share (see bench/process.bench.ts).
  */
-import { type LineInfo, LineSplitter } from "./lines.ts";
+import { type LineInfo, LineSplitter } from "@specter/core";
 import type { WatchConfig } from "./options.ts";
 import type { ChunkCallback, LineCallback, StreamStats } from "./types.ts";
 

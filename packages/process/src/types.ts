@@ -1,6 +1,5 @@
-import type { Duration } from "@specter/watcher/shared";
+import type { Duration, LineInfo, LineOverflow } from "@specter/core";
 import type { ProcessError } from "./errors.ts";
-import type { LineInfo, LineOverflow } from "./lines.ts";
 
 /** The two output streams a managed process can watch. */
 export type StreamName = "stdout" | "stderr";

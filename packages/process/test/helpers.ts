@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { descendants, waitFor } from "@specter/watcher/testing";
+import { descendants, waitFor } from "@specter/core/testing";
 import {
   type LineInfo,
   ManagedProcess,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isAlive, waitFor } from "@specter/watcher/testing";
+import { isAlive, waitFor } from "@specter/core/testing";
 import { cleanup, fixture, make } from "./helpers.ts";
 
 const HOOKS = ["SIGINT", "SIGTERM", "exit"] as const;

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { descendants, openFds, threadCount, waitFor } from "@specter/watcher/testing";
+import { descendants, openFds, threadCount, waitFor } from "@specter/core/testing";
 import { cleanup, collect, fixture, make } from "./helpers.ts";
 
 afterEach(cleanup);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { descendants, waitFor } from "@specter/watcher/testing";
+import { descendants, waitFor } from "@specter/core/testing";
 import { hostHooksInstalled } from "../src/exit-hooks.ts";
 import type { ProcessExit } from "../src/index.ts";
 import { cleanup, make, sh } from "./helpers.ts";

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { isAlive, waitFor } from "@specter/watcher/testing";
+import { isAlive, waitFor } from "@specter/core/testing";
 import {
   type ProcessState,
   ProcessStateError,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "@specter/watcher/testing";
+import { waitFor } from "@specter/core/testing";
 import type { ProcessError, ProcessEvents, ProcessState } from "../src/index.ts";
 import { resolveProcessOptions } from "../src/options.ts";
 import { RestartTracker } from "../src/restart.ts";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { isAlive, waitFor } from "@specter/watcher/testing";
+import { isAlive, waitFor } from "@specter/core/testing";
 import { type LineInfo, type ProcessError, ProcessStateError } from "../src/index.ts";
 import { bunScript, cleanup, collect, make, pgidOf, sh } from "./helpers.ts";
 

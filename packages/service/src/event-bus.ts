@@ -1,4 +1,4 @@
-import { Listeners } from "@specter/watcher/shared";
+import { Listeners } from "@specter/core";
 
 /** Event names mapped to the data they carry. */
 export type EventMap = Record<string, unknown>;

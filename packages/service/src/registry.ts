@@ -4,7 +4,7 @@ import {
   formatDuration,
   Listeners,
   parseOptions,
-} from "@specter/watcher/shared";
+} from "@specter/core";
 import { z } from "zod";
 import type { Activity } from "./activity.ts";
 import { RegistryError } from "./errors.ts";

@@ -1,24 +1,25 @@
 import { basename } from "node:path";
 import {
+  type Duration,
+  durationSchema,
+  formatDuration,
+  Listeners,
+  messageOf,
+  OptionsError,
+  parseOptions,
+  settlesWithin,
+} from "@specter/core";
+import {
   ManagedProcess,
   type ProcessOptions,
   type StartOptions,
   startProcess,
 } from "@specter/process";
 import { Watcher } from "@specter/watcher";
-import {
-  type Duration,
-  durationSchema,
-  formatDuration,
-  Listeners,
-  OptionsError,
-  parseOptions,
-  settlesWithin,
-} from "@specter/watcher/shared";
 import { z } from "zod";
 import type { Activity } from "./activity.ts";
 import { type CleanupMethod, cleanupFor } from "./cleanup.ts";
-import { messageOf, ServiceError, type ServiceErrorPhase } from "./errors.ts";
+import { ServiceError, type ServiceErrorPhase } from "./errors.ts";
 import { EventBus, type EventMap } from "./event-bus.ts";
 import type { SpawnHandle, TaskHandle } from "./tasks.ts";
 

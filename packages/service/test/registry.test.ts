@@ -115,9 +115,7 @@ describe("Registry", () => {
 
 describe("Registry.handleSignals", () => {
   test("SIGTERM stops every registered service, then ends the host by the signal; no process survives", async () => {
-    const { collectLines, descendants, isAlive, waitFor } = await import(
-      "@specter/watcher/testing"
-    );
+    const { collectLines, descendants, isAlive, waitFor } = await import("@specter/core/testing");
     const host = Bun.spawn(
       [process.execPath, new URL("./fixtures/host.ts", import.meta.url).pathname],
       { stdout: "pipe", stderr: "pipe" },

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { OptionsError } from "@specter/core";
+import { descendants, isAlive, waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
-import { OptionsError } from "@specter/watcher/shared";
-import { descendants, isAlive, waitFor } from "@specter/watcher/testing";
 import { Service, type ServiceError, type ServiceState } from "../src/index.ts";
 
 const services: { stop(): Promise<void> }[] = [];

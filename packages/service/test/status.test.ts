@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
-import { waitFor } from "@specter/watcher/testing";
 import {
   ActivityEvent,
   ErrorResponse,

@@ -1,15 +1,16 @@
+import { SpecterError } from "@specter/core";
 import type { ErrorPhase } from "./types.ts";
 
 /** An error reported by a watcher: `phase` says where it came from, `cause` is the original. */
-export class WatcherError extends Error {
+export class WatcherError extends SpecterError<ErrorPhase> {
   override readonly name = "WatcherError";
-  constructor(
-    readonly watcher: string,
-    readonly phase: ErrorPhase,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`watcher "${watcher}": ${message}`, options);
+  constructor(watcher: string, phase: ErrorPhase, message: string, options?: { cause?: unknown }) {
+    super(watcher, phase, `watcher "${watcher}": ${message}`, options);
+  }
+
+  /** The watcher's name (the same as `owner`). */
+  get watcher(): string {
+    return this.owner;
   }
 }
 
@@ -32,5 +33,3 @@ export class SourceLoadError extends Error {
 export class CloneError extends Error {
   override readonly name = "CloneError";
 }
-
-export { messageOf } from "./shared/message.ts";

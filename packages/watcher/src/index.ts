@@ -1,3 +1,4 @@
+export { type Duration, OptionsError } from "@specter/core";
 export {
   CloneError,
   PollTimeoutError,
@@ -6,7 +7,6 @@ export {
   WorkerExitError,
 } from "./errors.ts";
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from "./pool.ts";
-export { type Duration, OptionsError } from "./shared/index.ts";
 export type {
   ErrorPhase,
   Isolation,

@@ -1,9 +1,9 @@
 /** Sources given as functions: they run on the calling thread. A hung one can only be abandoned. */
+
+import { formatDuration, settlesWithin } from "@specter/core";
 import { PollTimeoutError } from "./errors.ts";
 import { pump } from "./pump.ts";
 import type { PollSession, StreamSession, StreamSink } from "./session.ts";
-import { formatDuration } from "./shared/duration.ts";
-import { settlesWithin } from "./shared/timing.ts";
 import type { PollFunction, StreamFunction, StreamLike } from "./types.ts";
 
 export class LocalPollSession implements PollSession {

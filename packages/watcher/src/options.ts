@@ -1,9 +1,15 @@
 import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  checkName,
+  durationSchema,
+  functionSchema,
+  OptionsError,
+  parseOptions,
+} from "@specter/core";
 import { z } from "zod";
 import { WorkerPool } from "./pool.ts";
-import { durationSchema, functionSchema, OptionsError, parseOptions } from "./shared/options.ts";
 import type { WatcherMode, WatcherOptions } from "./types.ts";
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -134,16 +140,12 @@ const schema = z
     }
   });
 
-const nameSchema = z
-  .string({ error: "a non-empty string" })
-  .min(1, { error: "a non-empty string" });
-
 /** Validates a watcher's name and options; throws `OptionsError` naming each bad option. */
 export function resolveOptions(
   name: unknown,
   options: WatcherOptions<unknown, unknown>,
 ): WatcherConfig {
-  parseOptions(z.object({ name: nameSchema }), { name }, "Watcher");
+  checkName(name, "Watcher");
   const context = `Watcher "${String(name)}"`;
   const o = parseOptions(schema, options, context);
   const mode: WatcherMode = o.poll !== undefined ? "poll" : "stream";

@@ -1,7 +1,7 @@
+import type { Duration } from "@specter/core";
+import { durationSchema, parseOptions } from "@specter/core";
 import { z } from "zod";
 import { HostWorker, type WorkerDeath } from "./host-worker.ts";
-import type { Duration } from "./shared/duration.ts";
-import { durationSchema, parseOptions } from "./shared/options.ts";
 import type { WorkerSession } from "./worker-session.ts";
 
 export interface WorkerPoolOptions {

@@ -1,5 +1,5 @@
+import type { Duration } from "@specter/core";
 import type { WorkerPool } from "./pool.ts";
-import type { Duration } from "./shared/duration.ts";
 import type { Watcher } from "./watcher.ts";
 
 /** What a poll function or stream factory is given. */

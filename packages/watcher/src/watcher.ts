@@ -1,6 +1,6 @@
+import { Backoff, Listeners, messageOf, OptionsError } from "@specter/core";
 import {
   CloneError,
-  messageOf,
   PollTimeoutError,
   SourceLoadError,
   WatcherError,
@@ -11,9 +11,6 @@ import { resolveOptions, type WatcherConfig } from "./options.ts";
 import { WorkerPool } from "./pool.ts";
 import type { BadItem } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
-import { Backoff } from "./shared/backoff.ts";
-import { Listeners } from "./shared/listeners.ts";
-import { OptionsError } from "./shared/options.ts";
 import type {
   ErrorPhase,
   Isolation,

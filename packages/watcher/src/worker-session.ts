@@ -1,11 +1,11 @@
 /** A watcher's source running in a pool worker; survives the worker being replaced. Internal. */
+
+import { formatDuration, settlesWithin } from "@specter/core";
 import { CloneError, PollTimeoutError, SourceLoadError, WorkerExitError } from "./errors.ts";
 import type { HostWorker, WorkerDeath } from "./host-worker.ts";
 import type { WorkerPool } from "./pool.ts";
 import { deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
-import { formatDuration } from "./shared/duration.ts";
-import { settlesWithin } from "./shared/timing.ts";
 import type { Isolation } from "./types.ts";
 
 let nextId = 1;

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
+import { openFds, threadCount, waitFor } from "@specter/core/testing";
 import { Watcher, WorkerPool } from "../src/index.ts";
-import { openFds, threadCount, waitFor } from "../src/testing/index.ts";
 import { SOURCES } from "./helpers.ts";
 
 test("after stop() nothing is left: a process that ran every kind of watcher exits by itself", async () => {

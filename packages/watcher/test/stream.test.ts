@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { waitFor } from "../src/testing/index.ts";
+import { waitFor } from "@specter/core/testing";
 import { record, stoppedAfterEach } from "./helpers.ts";
 
 const make = stoppedAfterEach();

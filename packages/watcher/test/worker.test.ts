@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { waitFor } from "@specter/core/testing";
 import { WorkerPool } from "../src/index.ts";
-import { waitFor } from "../src/testing/index.ts";
 import { record, SOURCES, stoppedAfterEach } from "./helpers.ts";
 
 const make = stoppedAfterEach();

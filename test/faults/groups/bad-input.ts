@@ -3,10 +3,11 @@
  * durations, unknown options and the like, must throw an error that names the option (or argument)
  * and what is allowed, and leave nothing started.
  */
+
+import { descendants } from "@specter/core/testing";
 import { ManagedProcess } from "@specter/process";
 import { createStatusApp, Registry, Service, serveStatus } from "@specter/service";
 import { Watcher, WorkerPool } from "@specter/watcher";
-import { descendants } from "@specter/watcher/testing";
 import { group } from "../lib.ts";
 
 const g = group("bad-input");

@@ -1,6 +1,7 @@
 /** Fault group: processes. */
+
+import { descendants, isAlive, openFds, waitFor } from "@specter/core/testing";
 import { ManagedProcess } from "@specter/process";
-import { descendants, isAlive, openFds, waitFor } from "@specter/watcher/testing";
 import { group, since } from "../lib.ts";
 
 const g = group("processes");

@@ -1,7 +1,8 @@
 /** Fault group: services. */
+
+import { collectLines, descendants, isAlive, waitFor } from "@specter/core/testing";
 import { Service } from "@specter/service";
 import { Watcher } from "@specter/watcher";
-import { collectLines, descendants, isAlive, waitFor } from "@specter/watcher/testing";
 import { group, pool, since } from "../lib.ts";
 
 const g = group("services");

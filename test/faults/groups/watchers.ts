@@ -1,6 +1,7 @@
 /** Fault group: watchers. */
+
+import { waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
-import { waitFor } from "@specter/watcher/testing";
 import { group, pool, since } from "../lib.ts";
 
 const g = group("watchers");

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { durationSchema, parseOptions } from "@specter/watcher/shared";
+import { durationSchema, parseOptions } from "@specter/core";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";

@@ -1,4 +1,4 @@
-import { messageOf, parseOptions } from "@specter/watcher/shared";
+import { messageOf, parseOptions } from "@specter/core";
 import { z } from "zod";
 import { createStatusApp, type StatusAppOptions } from "./app.ts";
 

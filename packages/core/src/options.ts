@@ -147,3 +147,16 @@ export function durationSchema(options: { positive?: boolean } = {}) {
 export function functionSchema<F extends (...args: never[]) => unknown>(what = "a function") {
   return z.custom<F>((value) => typeof value === "function", { message: what });
 }
+
+const nameSchema = z.strictObject({
+  name: z.string({ error: "a non-empty string" }).min(1, { error: "a non-empty string" }),
+});
+
+/**
+ * Validates the name a Watcher, ManagedProcess, Service or Scope is given (a non-empty string);
+ * `kind` is the class, for the message.
+ * @throws {OptionsError} naming the option "name".
+ */
+export function checkName(name: unknown, kind: string): string {
+  return parseOptions(nameSchema, { name }, kind).name;
+}

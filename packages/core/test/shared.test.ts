@@ -9,7 +9,7 @@ import {
   parseDuration,
   parseOptions,
   tryParseDuration,
-} from "../src/shared/index.ts";
+} from "../src/index.ts";
 
 describe("durations", () => {
   test.each([

@@ -1,0 +1,60 @@
+/**
+ * The one event shape of every Specter class: `on(event, fn)` returns a function that unsubscribes,
+ * events are typed per class, and a listener that throws is reported without stopping the others.
+ */
+import { Listeners } from "./listeners.ts";
+import { OptionsError } from "./options.ts";
+
+/** Event names mapped to their listener arguments. */
+export type EventArgs = Record<string, unknown[]>;
+
+export class Emitter<E extends EventArgs> {
+  readonly #sets: { [K in keyof E]: Listeners<E[K]> };
+  readonly #names: string;
+  readonly #context: string;
+
+  /**
+   * @param events every event name, in the order error messages list them
+   * @param context who owns the events, for error messages, e.g. `Watcher "disk"`
+   * @param onError called with what a listener of `event` threw
+   */
+  constructor(
+    events: readonly (keyof E & string)[],
+    context: string,
+    onError: (error: unknown, event: keyof E & string) => void,
+  ) {
+    this.#context = context;
+    this.#names = events.map((e) => JSON.stringify(e)).join(", ");
+    this.#sets = Object.fromEntries(
+      events.map((event) => [event, new Listeners((error) => onError(error, event))]),
+    ) as unknown as { [K in keyof E]: Listeners<E[K]> };
+  }
+
+  /**
+   * Calls `fn` on each `event`; returns a function that unsubscribes (calling it twice is harmless).
+   * @throws {OptionsError} for an unknown event or a listener that is not a function.
+   */
+  on<K extends keyof E>(event: K, fn: (...args: E[K]) => unknown): () => void {
+    const set = Object.hasOwn(this.#sets, event) ? this.#sets[event] : undefined;
+    if (!set) {
+      throw new OptionsError(`${this.#context}.on()`, [
+        { option: "event", value: event, expected: `one of ${this.#names}` },
+      ]);
+    }
+    if (typeof fn !== "function") {
+      throw new OptionsError(`${this.#context}.on("${String(event)}")`, [
+        { option: "listener", value: fn, expected: "a function" },
+      ]);
+    }
+    return set.add(fn);
+  }
+
+  emit<K extends keyof E>(event: K, ...args: E[K]): void {
+    this.#sets[event].emit(...args);
+  }
+
+  /** The listeners of one event, for hot paths and for `Reporter`/`StateCell`. */
+  listeners<K extends keyof E>(event: K): Listeners<E[K]> {
+    return this.#sets[event];
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * A lifetime as a value, in the spirit of Effect's `Scope`: what is acquired registers how to
+ * release it (`addCleanup`), and `close()` releases everything, last acquired first. Each cleanup
+ * is bounded by `cleanupTimeout`, so one stuck resource cannot hang a shutdown; a cleanup that
+ * fails or times out is reported and the rest still run. Child scopes (`fork()`) close with their
+ * parent, at the place in the order where they were forked.
+ *
+ * ```ts
+ * await using scope = new Scope("request");
+ * const proc = new ManagedProcess("helper").attach(scope);
+ * scope.addCleanup(() => socket.close(), "socket");
+ * // leaving the block closes the socket, then stops the process
+ * ```
+ */
+
+import { z } from "zod";
+import { type Duration, formatDuration } from "./duration.ts";
+import { messageOf } from "./message.ts";
+import { checkName, durationSchema, OptionsError, parseOptions } from "./options.ts";
+import { settlesWithin } from "./timing.ts";
+
+export type ScopeState = "open" | "closing" | "closed";
+
+/** A cleanup that threw, rejected or did not finish within `cleanupTimeout`. */
+export class CleanupError extends Error {
+  override readonly name = "CleanupError";
+  constructor(
+    /** The label given to `addCleanup`. */
+    readonly label: string,
+    /** `"failed"`: it threw or rejected (see `cause`); `"timeout"`: it was still running. */
+    readonly reason: "failed" | "timeout",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface ScopeOptions {
+  /** Longest wait for each cleanup during `close()` before moving on (default `"10s"`). */
+  cleanupTimeout?: Duration;
+  /** Receives each cleanup that failed or timed out (default: `console.error`). */
+  onError?: (error: CleanupError) => void;
+}
+
+/** Anything that can own a cleanup: a `Scope`, a `Service`, or your own owner. */
+export interface CleanupOwner {
+  addCleanup(fn: () => unknown, label?: string): unknown;
+}
+
+interface Entry {
+  label: string;
+  fn: () => unknown;
+}
+
+const optionsSchema = z.strictObject({
+  cleanupTimeout: durationSchema({ positive: true }).default(10_000),
+  onError: z
+    .custom<(error: CleanupError) => void>((v) => typeof v === "function", {
+      message: "a function (error: CleanupError) => void",
+    })
+    .optional(),
+});
+
+/** Whether `value` has an `addCleanup(fn)` method, i.e. can own a cleanup. */
+export function isCleanupOwner(value: unknown): value is CleanupOwner {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { addCleanup?: unknown }).addCleanup === "function"
+  );
+}
+
+export class Scope {
+  readonly name: string;
+  readonly #cleanupTimeout: number;
+  readonly #onError: (error: CleanupError) => void;
+  #entries = new Map<number, Entry>();
+  #next = 1;
+  #state: ScopeState = "open";
+  #closing: Promise<void> | undefined;
+
+  /** @throws {OptionsError} for a bad option. */
+  constructor(name = "scope", options: ScopeOptions = {}) {
+    checkName(name, "Scope");
+    const o = parseOptions(optionsSchema, options, `Scope "${name}"`);
+    this.name = name;
+    this.#cleanupTimeout = o.cleanupTimeout;
+    this.#onError =
+      o.onError ?? ((error) => console.error(`[specter] scope "${name}": ${error.message}`));
+  }
+
+  get state(): ScopeState {
+    return this.#state;
+  }
+
+  /** Cleanups waiting to run (a child scope counts as one). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Longest wait for each cleanup, in milliseconds. */
+  get cleanupTimeout(): number {
+    return this.#cleanupTimeout;
+  }
+
+  /**
+   * Runs `fn` when the scope closes, after everything added later. Returns a function that removes
+   * it without running it. Added to a scope that is closing, it runs in this close; added to one
+   * that is closed, it runs at once (nothing may outlive its owner).
+   *
+   * @throws {OptionsError} when `fn` is not a function.
+   */
+  addCleanup(fn: () => unknown, label = "cleanup"): () => void {
+    if (typeof fn !== "function") {
+      throw new OptionsError(`Scope "${this.name}".addCleanup()`, [
+        { option: "fn", value: fn, expected: "a function" },
+      ]);
+    }
+    if (this.#state === "closed") {
+      void this.#release({ label, fn });
+      return () => {};
+    }
+    const id = this.#next++;
+    this.#entries.set(id, { label, fn });
+    return () => {
+      this.#entries.delete(id);
+    };
+  }
+
+  /**
+   * A child scope that closes when this one does (at its place in the order), or earlier on its
+   * own. It inherits `cleanupTimeout` and `onError` unless given others.
+   */
+  fork(name = `${this.name}/child`, options: ScopeOptions = {}): Scope {
+    const child = new Scope(name, {
+      cleanupTimeout: this.#cleanupTimeout,
+      onError: this.#onError,
+      ...options,
+    });
+    const remove = this.addCleanup(() => child.close(), `scope "${name}"`);
+    child.addCleanup(remove, "detach from parent");
+    return child;
+  }
+
+  /**
+   * Runs every cleanup, last added first, each bounded by `cleanupTimeout`; cleanups added while
+   * it runs run too. Never rejects: failures go to `onError`. Idempotent: every call shares one
+   * promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#state = "closing";
+    while (this.#entries.size > 0) {
+      const entries = [...this.#entries.values()].reverse();
+      this.#entries.clear();
+      for (const entry of entries) await this.#release(entry);
+    }
+    this.#state = "closed";
+  }
+
+  async #release(entry: Entry): Promise<void> {
+    const error = await runBounded(entry.fn, this.#cleanupTimeout, entry.label);
+    if (error) this.#onError(error);
+  }
+}
+
+/**
+ * Runs `fn` and waits at most `timeout` ms for it; resolves with what went wrong (it threw, it
+ * rejected, it was still running), or `undefined`. Never rejects.
+ */
+export async function runBounded(
+  fn: () => unknown,
+  timeout: number,
+  label: string,
+): Promise<CleanupError | undefined> {
+  const run = Promise.resolve().then(fn);
+  if (!(await settlesWithin(run, timeout))) {
+    run.catch(() => {}); // it may still fail; nobody is waiting any more
+    return new CleanupError(
+      label,
+      "timeout",
+      `${label} did not finish within ${formatDuration(timeout)} (cleanupTimeout); moved on`,
+    );
+  }
+  try {
+    await run;
+    return undefined;
+  } catch (error) {
+    return new CleanupError(label, "failed", `${label} failed: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
