@@ -1,7 +1,6 @@
 import { SpecterError } from "@specter/core";
 
-/** Where a reported error came from. */
-export type ProcessErrorPhase = "spawn" | "callback" | "stream" | "stop";
+import type { ProcessErrorPhase } from "./health.ts";
 
 /**
  * An error reported by a managed process (through `on("error")`, or `console.error` when nobody

@@ -9,28 +9,30 @@ export {
 } from "@specter/core";
 export {
   ProcessError,
-  type ProcessErrorPhase,
   ProcessStateError,
   SpawnError,
   StopTimeoutError,
   WaitTimeoutError,
 } from "./errors.ts";
+export {
+  ProcessErrorPhase,
+  ProcessExit,
+  ProcessHealth,
+  ProcessState,
+  StreamStats,
+} from "./health.ts";
 export { ManagedProcess, startProcess } from "./managed-process.ts";
 export type {
   ChunkCallback,
   CleanupOwner,
   LineCallback,
   ProcessEvents,
-  ProcessExit,
-  ProcessHealth,
   ProcessOptions,
-  ProcessState,
   RestartOptions,
   RestartPolicy,
   StartOptions,
   StdioMode,
   StreamName,
-  StreamStats,
   WatchChunksOptions,
   WatchLinesOptions,
   WatchOptions,

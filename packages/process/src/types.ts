@@ -1,29 +1,14 @@
 import type { Duration, LineInfo, LineOverflow } from "@specter/core";
 import type { ProcessError } from "./errors.ts";
+import type { ProcessExit, ProcessState } from "./health.ts";
+
+export type { ProcessExit, ProcessHealth, ProcessState, StreamStats } from "./health.ts";
 
 /** The two output streams a managed process can watch. */
 export type StreamName = "stdout" | "stderr";
 
 /** Where a standard stream goes: a pipe this process reads, the host's own stream, or nowhere. */
 export type StdioMode = "pipe" | "inherit" | "ignore";
-
-/**
- * - `idle`: never started
- * - `running`: a child process is alive
- * - `restarting`: it exited unexpectedly and is restarted after a backoff delay
- * - `stopping`: `stop()` is terminating it
- * - `stopped`: `stop()` ended it
- * - `exited`: it ended by itself and the restart policy does not restart it
- * - `failed`: it exited more than `restart.maxRestarts` times within `restart.window` (gave up)
- */
-export type ProcessState =
-  | "idle"
-  | "running"
-  | "restarting"
-  | "stopping"
-  | "stopped"
-  | "exited"
-  | "failed";
 
 /** When a process that ended by itself is started again. */
 export type RestartPolicy = "no" | "on-failure" | "always";
@@ -90,50 +75,6 @@ export type WatchOptions = WatchLinesOptions | WatchChunksOptions;
 export type LineCallback = (line: string, info: LineInfo) => unknown;
 export type ChunkCallback = (chunk: Uint8Array) => unknown;
 
-/** How one run of the program ended. */
-export interface ProcessExit {
-  pid: number;
-  /** Exit code, or `null` when a signal ended it. */
-  exitCode: number | null;
-  /** The signal that ended it, or `null` when it exited by itself. */
-  signalCode: NodeJS.Signals | null;
-  /** `true` when `stop()` (or host shutdown) ended it. */
-  stopped: boolean;
-  /** `true` when it (or a process of its group) had to be sent SIGKILL. */
-  killed: boolean;
-  /** How long it ran, in milliseconds. */
-  uptime: number;
-  /** Epoch milliseconds of the exit. */
-  at: number;
-}
-
-export interface StreamStats {
-  /** Lines delivered to line watchers (counted once per splitter configuration). */
-  lines: number;
-  bytes: number;
-  /** Lines longer than `maxLineLength`. */
-  overflows: number;
-  /** Callbacks watching this stream. */
-  watchers: number;
-}
-
-export interface ProcessHealth {
-  name: string;
-  pid: number | null;
-  state: ProcessState;
-  /** Restarts since the last `start()`. */
-  restarts: number;
-  lastExit: ProcessExit | null;
-  /** Milliseconds since the current child was spawned; 0 when none is alive. */
-  uptime: number;
-  /** Errors thrown by stream callbacks and event listeners (isolated, reported). */
-  callbackErrors: number;
-  lastError: { message: string; phase: string; at: number } | null;
-  /** Milliseconds until the next restart, while `restarting`. */
-  nextRestartIn: number | null;
-  streams: Record<StreamName, StreamStats>;
-}
-
 /** The events of a managed process and their listener arguments. */
 export interface ProcessEvents {
   /** A child was spawned (first start and every restart). */
@@ -149,7 +90,5 @@ export interface ProcessEvents {
   state: [state: ProcessState, previous: ProcessState];
 }
 
-/** Something that stops what is attached to it: a service, a test fixture, ... */
-export interface CleanupOwner {
-  addCleanup(fn: () => unknown): unknown;
-}
+/** Something that stops what is attached to it: a `Scope`, a `Service`, a test fixture, ... */
+export type { CleanupOwner } from "@specter/core";

@@ -6,10 +6,9 @@ export {
   WatcherError,
   WorkerExitError,
 } from "./errors.ts";
+export { ErrorPhase, Isolation, WatcherHealth, WatcherMode, WatcherState } from "./health.ts";
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from "./pool.ts";
 export type {
-  ErrorPhase,
-  Isolation,
   ModuleSource,
   PollFunction,
   PollOptions,
@@ -18,9 +17,6 @@ export type {
   StreamLike,
   StreamOptions,
   Subscriber,
-  WatcherHealth,
-  WatcherMode,
   WatcherOptions,
-  WatcherState,
 } from "./types.ts";
 export { Watcher, type WatcherEvents } from "./watcher.ts";

@@ -2,6 +2,8 @@ import type { Duration } from "@specter/core";
 import type { WorkerPool } from "./pool.ts";
 import type { Watcher } from "./watcher.ts";
 
+export type { ErrorPhase, Isolation, WatcherHealth, WatcherMode, WatcherState } from "./health.ts";
+
 /** What a poll function or stream factory is given. */
 export interface SourceContext {
   /** Aborted when the poll times out or the watcher stops: pass it to `fetch`, timers, etc. */
@@ -29,20 +31,6 @@ export interface ModuleSource {
   /** Structured-clonable arguments, passed before the `SourceContext`. */
   args?: unknown[];
 }
-
-export type WatcherMode = "poll" | "stream";
-
-export type WatcherState =
-  | "idle"
-  | "running"
-  | "backoff"
-  | "stopping"
-  | "stopped"
-  | "failed"
-  | "ended";
-
-/** Where a watcher's source runs. */
-export type Isolation = "thread" | "shared-worker" | "dedicated-worker";
 
 interface CommonOptions<T, V> {
   /** Retry after a failure with exponential backoff (default `true`); `false` ends the watcher. */
@@ -95,44 +83,3 @@ export interface StreamOptions<T, V = T> extends CommonOptions<T, V> {
 export type WatcherOptions<T, V = T> = PollOptions<T, V> | StreamOptions<T, V>;
 
 export type Subscriber<V> = (value: V, watcher: Watcher<unknown, V>) => unknown;
-
-/** Where an error came from. */
-export type ErrorPhase =
-  | "poll"
-  | "stream"
-  | "timeout"
-  | "load"
-  | "worker"
-  | "clone"
-  | "transform"
-  | "subscriber";
-
-export interface WatcherHealth {
-  name: string;
-  mode: WatcherMode;
-  state: WatcherState;
-  isolation: Isolation;
-  /** Source failures since construction (poll or stream errors, timeouts, worker deaths). */
-  errorCount: number;
-  /** Source failures since the last success; drives the backoff. */
-  consecutiveErrors: number;
-  /** Errors thrown by subscribers or `transform` (isolated; they do not count as failures). */
-  callbackErrors: number;
-  lastError: { message: string; phase: ErrorPhase; at: number } | null;
-  /** Epoch milliseconds of the last delivered value. */
-  lastValueAt: number | null;
-  /** Values delivered to subscribers. */
-  delivered: number;
-  /** Values dropped by `dedupe`. */
-  deduped: number;
-  /** Milliseconds since the current run started; 0 when not running. */
-  uptime: number;
-  subscribers: number;
-  /** Poll ticks skipped because the previous poll was still running. */
-  skippedTicks: number;
-  /** Times the source was restarted in a new worker because its worker died or was killed. */
-  workerRestarts: number;
-  lastWorkerRestart: { reason: string; at: number } | null;
-  /** Milliseconds until the next retry, while in `backoff`. */
-  nextRetryIn: number | null;
-}
