@@ -51,6 +51,8 @@ export interface CleanupOwner {
 interface Entry {
   label: string;
   fn: () => unknown;
+  /** A child scope's close is not bounded as a whole: each of its own cleanups is. */
+  bounded: boolean;
 }
 
 const optionsSchema = z.strictObject({
@@ -117,12 +119,16 @@ export class Scope {
         { option: "fn", value: fn, expected: "a function" },
       ]);
     }
+    return this.#add({ label, fn, bounded: true });
+  }
+
+  #add(entry: Entry): () => void {
     if (this.#state === "closed") {
-      void this.#release({ label, fn });
+      void this.#release(entry);
       return () => {};
     }
     const id = this.#next++;
-    this.#entries.set(id, { label, fn });
+    this.#entries.set(id, entry);
     return () => {
       this.#entries.delete(id);
     };
@@ -138,7 +144,7 @@ export class Scope {
       onError: this.#onError,
       ...options,
     });
-    const remove = this.addCleanup(() => child.close(), `scope "${name}"`);
+    const remove = this.#add({ label: `scope "${name}"`, fn: () => child.close(), bounded: false });
     child.addCleanup(remove, "detach from parent");
     return child;
   }
@@ -168,7 +174,8 @@ export class Scope {
   }
 
   async #release(entry: Entry): Promise<void> {
-    const error = await runBounded(entry.fn, this.#cleanupTimeout, entry.label);
+    const timeout = entry.bounded ? this.#cleanupTimeout : Number.POSITIVE_INFINITY;
+    const error = await runBounded(entry.fn, timeout, entry.label);
     if (error) this.#onError(error);
   }
 }
@@ -183,7 +190,8 @@ export async function runBounded(
   label: string,
 ): Promise<CleanupError | undefined> {
   const run = Promise.resolve().then(fn);
-  if (!(await settlesWithin(run, timeout))) {
+  // A timer cannot wait forever (an infinite delay fires at once): unbounded means no timer.
+  if (Number.isFinite(timeout) && !(await settlesWithin(run, timeout))) {
     run.catch(() => {}); // it may still fail; nobody is waiting any more
     return new CleanupError(
       label,

@@ -1,4 +1,4 @@
-import { Backoff, Listeners, messageOf, OptionsError } from "@specter/core";
+import { Backoff, Emitter, type Listeners, messageOf, Reporter, StateCell } from "@specter/core";
 import {
   CloneError,
   PollTimeoutError,
@@ -25,11 +25,13 @@ import type {
 import { WorkerSession } from "./worker-session.ts";
 
 /** The events of `Watcher.on()` and their listener arguments. */
-export interface WatcherEvents<T, V> {
+export type WatcherEvents<T, V> = {
   value: [value: V, watcher: Watcher<T, V>];
   error: [error: WatcherError, watcher: Watcher<T, V>];
   state: [state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>];
-}
+};
+
+const EVENTS = ["value", "error", "state"] as const;
 
 /** Everything that belongs to one start(): callbacks from an older run see `closed` and do nothing. */
 interface Run {
@@ -58,15 +60,16 @@ export class Watcher<T = unknown, V = T> {
   readonly name: string;
   readonly mode: WatcherMode;
   readonly #config: WatcherConfig;
-  #state: WatcherState = "idle";
+  readonly #events: Emitter<WatcherEvents<T, V>>;
+  /** The "value" listeners, held directly: delivery is the hot path (millions a second). */
+  readonly #values: Listeners<[V, Watcher<T, V>]>;
+  readonly #reporter: Reporter<WatcherError, [Watcher<T, V>]>;
+  readonly #state: StateCell<WatcherState, [Watcher<T, V>]>;
   #run: Run | undefined;
   #stopping: Promise<void> | undefined;
   #closing: Promise<void> = Promise.resolve();
   #startAfterStop = false;
   #backoff: Backoff;
-  #values: Listeners<[V, Watcher<T, V>]>;
-  #errors: Listeners<[WatcherError, Watcher<T, V>]>;
-  #states: Listeners<[WatcherState, WatcherState, Watcher<T, V>]>;
   #hasLast = false;
   #last: V | undefined;
   /** What dedupe compares the next value with: a snapshot, so mutating a delivered object in place cannot hide a change. */
@@ -82,8 +85,6 @@ export class Watcher<T = unknown, V = T> {
   #startedAt: number | null = null;
   #errorCount = 0;
   #consecutive = 0;
-  #callbackErrors = 0;
-  #lastError: WatcherHealth["lastError"] = null;
   #delivered = 0;
   #deduped = 0;
   #skipped = 0;
@@ -101,26 +102,28 @@ export class Watcher<T = unknown, V = T> {
       max: this.#config.maxBackoff,
       jitter: this.#config.jitter,
     });
-    const callbackError = (phase: ErrorPhase) => (error: unknown) => {
-      this.#callbackErrors++;
-      this.#report(
-        new WatcherError(name, phase, `${phase} threw: ${messageOf(error)}`, { cause: error }),
-      );
-    };
-    this.#values = new Listeners(callbackError("subscriber"));
-    this.#errors = new Listeners((error) =>
-      console.error(`[specter] onError listener of watcher "${name}" threw:`, error),
+    this.#events = new Emitter<WatcherEvents<T, V>>(EVENTS, `Watcher "${name}"`, (error, event) => {
+      // An error listener that throws cannot be reported to itself.
+      if (event === "error")
+        console.error(`[specter] onError listener of watcher "${name}" threw:`, error);
+      else this.#subscriberFailed(error);
+    });
+    this.#values = this.#events.listeners("value");
+    this.#reporter = new Reporter(this.#events.listeners("error"));
+    this.#state = new StateCell<WatcherState, [Watcher<T, V>]>(
+      "idle",
+      this.#events.listeners("state"),
     );
-    this.#states = new Listeners(callbackError("subscriber"));
   }
 
   get state(): WatcherState {
-    return this.#state;
+    return this.#state.value;
   }
 
   /** True while the loop runs (state `running` or `backoff`). */
   get running(): boolean {
-    return this.#state === "running" || this.#state === "backoff";
+    const state = this.#state.value;
+    return state === "running" || state === "backoff";
   }
 
   /** The last value delivered to subscribers (after `transform`), or `undefined`. */
@@ -130,7 +133,7 @@ export class Watcher<T = unknown, V = T> {
 
   /** Calls `fn(value, watcher)` for every delivered value; returns a function that unsubscribes. */
   subscribe(fn: Subscriber<V>): () => void {
-    return this.#values.add(fn as (value: V, watcher: Watcher<T, V>) => unknown);
+    return this.#events.on("value", fn as (value: V, watcher: Watcher<T, V>) => unknown);
   }
 
   /**
@@ -138,38 +141,27 @@ export class Watcher<T = unknown, V = T> {
    * callbacks that threw. Without any `onError` listener errors are written to `console.error`.
    */
   onError(fn: (error: WatcherError, watcher: Watcher<T, V>) => unknown): () => void {
-    return this.#errors.add(fn);
+    return this.#events.on("error", fn);
   }
 
   /** Calls `fn(state, previous, watcher)` on every state change. */
   onState(
     fn: (state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>) => unknown,
   ): () => void {
-    return this.#states.add(fn);
+    return this.#events.on("state", fn);
   }
 
   /**
-   * The same subscriptions by event name, like `ManagedProcess.on()`: `"value"` is `subscribe`,
-   * `"error"` is `onError`, `"state"` is `onState`. Returns a function that unsubscribes.
+   * Subscribes by event name, the one event shape of every Specter class: `"value"` is
+   * `subscribe`, `"error"` is `onError`, `"state"` is `onState`. Returns a function that
+   * unsubscribes.
+   * @throws {OptionsError} for an unknown event or a listener that is not a function.
    */
   on<E extends keyof WatcherEvents<T, V>>(
     event: E,
     fn: (...args: WatcherEvents<T, V>[E]) => unknown,
   ): () => void {
-    switch (event) {
-      case "value":
-        return this.subscribe(fn as Subscriber<V>);
-      case "error":
-        return this.onError(fn as (error: WatcherError, watcher: Watcher<T, V>) => unknown);
-      case "state":
-        return this.onState(
-          fn as (state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>) => unknown,
-        );
-      default:
-        throw new OptionsError(`Watcher "${this.name}".on()`, [
-          { option: "event", value: event, expected: 'one of "value", "error", "state"' },
-        ]);
-    }
+    return this.#events.on(event, fn);
   }
 
   /** Starts the loop; does nothing if it runs. Returns the watcher. Poll mode polls at once. */
@@ -214,11 +206,6 @@ export class Watcher<T = unknown, V = T> {
     return this.#stopping;
   }
 
-  /** Same as `stop()`; the name a lifecycle owner looks for. */
-  teardown(): Promise<void> {
-    return this.stop();
-  }
-
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
@@ -228,12 +215,12 @@ export class Watcher<T = unknown, V = T> {
     return {
       name: this.name,
       mode: this.mode,
-      state: this.#state,
+      state: this.#state.value,
       isolation: this.#isolation(),
       errorCount: this.#errorCount,
       consecutiveErrors: this.#consecutive,
-      callbackErrors: this.#callbackErrors,
-      lastError: this.#lastError,
+      callbackErrors: this.#reporter.callbackErrors,
+      lastError: this.#reporter.last,
       lastValueAt: this.#lastValueAt,
       delivered: this.#delivered,
       deduped: this.#deduped,
@@ -436,12 +423,7 @@ export class Watcher<T = unknown, V = T> {
       try {
         value = transform(raw) as V;
       } catch (error) {
-        this.#callbackErrors++;
-        this.#report(
-          new WatcherError(this.name, "transform", `transform threw: ${messageOf(error)}`, {
-            cause: error,
-          }),
-        );
+        this.#callbackFailed("transform", "transform", error);
         return;
       }
     }
@@ -450,12 +432,7 @@ export class Watcher<T = unknown, V = T> {
       try {
         same = dedupe(this.#compareWith, value);
       } catch (error) {
-        this.#callbackErrors++;
-        this.#report(
-          new WatcherError(this.name, "transform", `dedupe threw: ${messageOf(error)}`, {
-            cause: error,
-          }),
-        );
+        this.#callbackFailed("transform", "dedupe", error);
         // The value counts as changed: dropping it would compare every later value with the
         // same stale one.
         same = false;
@@ -483,16 +460,23 @@ export class Watcher<T = unknown, V = T> {
   }
 
   #report(error: WatcherError): void {
-    this.#lastError = { message: error.message, phase: error.phase, at: Date.now() };
-    if (this.#errors.size === 0) console.error(`[specter] ${error.message}`);
-    else this.#errors.emit(error, this);
+    this.#reporter.report(error, this);
+  }
+
+  /** A subscriber, state listener, `transform` or `dedupe` threw: isolated, counted, reported. */
+  #callbackFailed(phase: ErrorPhase, what: string, error: unknown): void {
+    this.#reporter.callbackErrors++;
+    this.#report(
+      new WatcherError(this.name, phase, `${what} threw: ${messageOf(error)}`, { cause: error }),
+    );
+  }
+
+  #subscriberFailed(error: unknown): void {
+    this.#callbackFailed("subscriber", "subscriber", error);
   }
 
   #setState(state: WatcherState): void {
-    const previous = this.#state;
-    if (previous === state) return;
-    this.#state = state;
-    this.#states.emit(state, previous, this);
+    this.#state.set(state, this);
   }
 }
 

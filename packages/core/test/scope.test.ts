@@ -1,0 +1,179 @@
+import { describe, expect, test } from "bun:test";
+import { type CleanupError, OptionsError, Scope } from "../src/index.ts";
+
+/** A scope whose errors are collected instead of printed. */
+function scope(name = "test", cleanupTimeout: number | string = "1s") {
+  const errors: CleanupError[] = [];
+  const s = new Scope(name, { cleanupTimeout, onError: (e) => errors.push(e) });
+  return { s, errors };
+}
+
+describe("Scope", () => {
+  test("close() runs cleanups last-added first, each once, and ends closed", async () => {
+    const { s, errors } = scope();
+    const order: string[] = [];
+    for (const name of ["a", "b", "c"]) s.addCleanup(() => order.push(name), name);
+    expect(s.size).toBe(3);
+    expect(s.state).toBe("open");
+    const closing = s.close();
+    expect(s.state).toBe("closing");
+    expect(s.close()).toBe(closing); // idempotent: one shared promise
+    await closing;
+    await s.close();
+    expect(order).toEqual(["c", "b", "a"]);
+    expect(s.state).toBe("closed");
+    expect(s.size).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  test("async cleanups run one after another, in order", async () => {
+    const { s } = scope();
+    const order: string[] = [];
+    s.addCleanup(async () => {
+      order.push("first-start");
+      await Bun.sleep(1);
+      order.push("first-end");
+    });
+    s.addCleanup(async () => {
+      order.push("second-start");
+      await Bun.sleep(1);
+      order.push("second-end");
+    });
+    await s.close();
+    expect(order).toEqual(["second-start", "second-end", "first-start", "first-end"]);
+  });
+
+  test("a cleanup that never settles is abandoned after cleanupTimeout; the rest still run", async () => {
+    const { s, errors } = scope("stuck", 50);
+    const ran: string[] = [];
+    s.addCleanup(() => ran.push("last"), "last");
+    s.addCleanup(() => new Promise(() => {}), "stuck socket");
+    await s.close();
+    expect(ran).toEqual(["last"]);
+    expect(errors.map((e) => [e.label, e.reason, e.message])).toEqual([
+      [
+        "stuck socket",
+        "timeout",
+        "stuck socket did not finish within 50ms (cleanupTimeout); moved on",
+      ],
+    ]);
+  });
+
+  test("a cleanup that throws or rejects is reported with its cause; the rest still run", async () => {
+    const { s, errors } = scope();
+    const ran: string[] = [];
+    s.addCleanup(() => ran.push("first"), "first");
+    s.addCleanup(() => Promise.reject(new Error("disk gone")), "flush");
+    s.addCleanup(() => {
+      throw new Error("already closed");
+    }, "socket");
+    await s.close();
+    expect(ran).toEqual(["first"]);
+    expect(errors.map((e) => [e.label, e.reason, e.message])).toEqual([
+      ["socket", "failed", "socket failed: already closed"],
+      ["flush", "failed", "flush failed: disk gone"],
+    ]);
+    expect((errors[0]?.cause as Error).message).toBe("already closed");
+  });
+
+  test("the function addCleanup returns removes the cleanup without running it", async () => {
+    const { s } = scope();
+    const ran: string[] = [];
+    const remove = s.addCleanup(() => ran.push("removed"));
+    s.addCleanup(() => ran.push("kept"));
+    remove();
+    remove();
+    expect(s.size).toBe(1);
+    await s.close();
+    expect(ran).toEqual(["kept"]);
+  });
+
+  test("cleanups added while closing run in the same close; added after, they run at once", async () => {
+    const { s } = scope();
+    const ran: string[] = [];
+    s.addCleanup(() => {
+      ran.push("outer");
+      s.addCleanup(() => ran.push("added while closing"));
+    });
+    await s.close();
+    expect(ran).toEqual(["outer", "added while closing"]);
+    const late = Promise.withResolvers<void>();
+    s.addCleanup(() => {
+      ran.push("added after close");
+      late.resolve();
+    });
+    await late.promise;
+    expect(ran.at(-1)).toBe("added after close");
+  });
+
+  test("a child scope closes with its parent, at its place in the order", async () => {
+    const { s } = scope("parent");
+    const order: string[] = [];
+    s.addCleanup(() => order.push("parent-first"));
+    const child = s.fork("child");
+    child.addCleanup(() => order.push("child-a"));
+    child.addCleanup(() => order.push("child-b"));
+    s.addCleanup(() => order.push("parent-last"));
+    await s.close();
+    expect(order).toEqual(["parent-last", "child-b", "child-a", "parent-first"]);
+    expect(child.state).toBe("closed");
+  });
+
+  test("a child scope closed on its own leaves its parent; the parent does not close it twice", async () => {
+    const { s } = scope("parent");
+    let runs = 0;
+    const child = s.fork("child");
+    child.addCleanup(() => runs++);
+    expect(s.size).toBe(1);
+    await child.close();
+    expect(s.size).toBe(0);
+    await s.close();
+    expect(runs).toBe(1);
+  });
+
+  test("child scopes inherit cleanupTimeout and onError", async () => {
+    const { s, errors } = scope("parent", 30);
+    const child = s.fork("child");
+    expect(child.cleanupTimeout).toBe(30);
+    child.addCleanup(() => new Promise(() => {}), "hung");
+    await s.close();
+    expect(errors.map((e) => e.label)).toEqual(["hung"]);
+  });
+
+  test("await using closes the scope at the end of the block", async () => {
+    const ran: string[] = [];
+    {
+      await using s = new Scope("block");
+      s.addCleanup(() => ran.push("released"));
+      expect(ran).toEqual([]);
+    }
+    expect(ran).toEqual(["released"]);
+  });
+
+  test("bad input names the option and what is allowed", () => {
+    expect(() => new Scope("s", { cleanupTimeout: "soon" })).toThrow(OptionsError);
+    expect(() => new Scope("s", { cleanupTimeout: "soon" })).toThrow(
+      /Scope "s": option "cleanupTimeout" got "soon": expected a duration greater than 0/,
+    );
+    expect(() => new Scope("")).toThrow(/option "name" got "": expected a non-empty string/);
+    expect(() => new Scope("s").addCleanup("nope" as never)).toThrow(
+      /option "fn" got "nope": expected a function/,
+    );
+  });
+
+  test("without onError, a failing cleanup goes to console.error", async () => {
+    const original = console.error;
+    const printed: unknown[][] = [];
+    console.error = (...args: unknown[]) => printed.push(args);
+    try {
+      const s = new Scope("noisy");
+      s.addCleanup(() => {
+        throw new Error("boom");
+      }, "widget");
+      await s.close();
+    } finally {
+      console.error = original;
+    }
+    expect(printed).toEqual([['[specter] scope "noisy": widget failed: boom']]);
+  });
+});
