@@ -3,7 +3,7 @@
  * the examples a newcomer copies must work.
  */
 import { expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -12,7 +12,7 @@ const readmes = [
   ...[...new Bun.Glob("{packages,apps}/*/README.md").scanSync(root)].sort(),
 ];
 const examples = readmes.flatMap((readme) => {
-  const text = require("node:fs").readFileSync(join(root, readme), "utf8") as string;
+  const text = readFileSync(join(root, readme), "utf8");
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m, i) => ({
     readme,
     index: i + 1,
@@ -56,3 +56,17 @@ test.each(examples.map((e) => [`${e.readme} #${e.index}`, e]))(
   },
   20_000,
 );
+
+test("every file a README links to or names in its layer table exists", () => {
+  const missing: string[] = [];
+  for (const readme of readmes) {
+    const dir = dirname(join(root, readme));
+    const text = readFileSync(join(root, readme), "utf8");
+    for (const [, target] of text.matchAll(/\]\(([^)#\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target as string)) continue; // a URL
+      if (!existsSync(join(dir, target as string)))
+        missing.push(`${readme}: ${target}`);
+    }
+  }
+  expect(missing).toEqual([]);
+});

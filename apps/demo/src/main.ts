@@ -6,8 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatDuration } from "@specter/core";
-import { descendants } from "@specter/core/testing";
+import { descendants, formatDuration } from "@specter/core";
 import { Registry, type Service, type StatusServer, serveStatus } from "@specter/service";
 import { WorkerPool } from "@specter/watcher";
 import { type DemoArgs, parseDemoArgs, USAGE } from "./args.ts";
@@ -27,22 +26,6 @@ if (args === "help") {
 }
 const { json, duration } = args;
 const print = (line: string) => console.log(line);
-
-// Signal handlers first, so a Ctrl-C at any moment is ours; until the services exist it is only
-// remembered, and start-up stops at the next step.
-let interrupted: NodeJS.Signals | undefined;
-let signals = 0;
-const onSignal = (signal: NodeJS.Signals) => {
-  if (++signals > 1) {
-    console.error(`${signal} again: exiting without waiting`);
-    process.exit(130);
-  }
-  interrupted = signal;
-  if (ready) void shutdown(signal);
-};
-let ready = false;
-process.on("SIGINT", onSignal);
-process.on("SIGTERM", onSignal);
 
 const dir = mkdtempSync(join(tmpdir(), "specter-demo-"));
 const registry = new Registry();
@@ -86,11 +69,33 @@ else {
   );
 }
 
-let stopping: Promise<void> | undefined;
-const shutdown = (why: string, failed = false) => {
-  stopping ??= (async () => {
-    const t0 = performance.now();
-    if (!json) print(`${why}: stopping services in reverse order...`);
+// Host signals go through the registry (and so through @specter/core's one set of hooks): the
+// first Ctrl-C or SIGTERM stops every service newest first, then the demo prints what is left.
+// Installed before the first await, so no signal can arrive before it.
+let why: string | undefined;
+let t0 = 0;
+/** Marks the start of stopping; false when it had already begun. */
+const beginStop = (reason: string): boolean => {
+  if (why !== undefined) return false;
+  why = reason;
+  t0 = performance.now();
+  if (!json) print(`${reason}: stopping services in reverse order...`);
+  return true;
+};
+registry.handleSignals({
+  onSignal: (signal) => {
+    beginStop(signal);
+  },
+  onStopped: () => finish(),
+  onRepeat: (signal) => {
+    console.error(`${signal} again: exiting without waiting`);
+    process.exit(130);
+  },
+});
+
+let finishing: Promise<void> | undefined;
+const finish = (failed = false): Promise<void> => {
+  finishing ??= (async () => {
     await registry.stop();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -117,8 +122,6 @@ const shutdown = (why: string, failed = false) => {
         `stopped in ${ms}ms after ${formatDuration(summary.ranForMs)} (${summary.restarts} child restarts, ${view.counters.logLines} log lines followed) — left behind: ${processes} processes, ${workers} workers, ${timers} timers${clean ? "" : " (NOT CLEAN)"}`,
       );
     }
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     process.exitCode = clean && !failed ? 0 : 1;
     // No process.exit(): with everything stopped the event loop is empty and the demo ends by
     // itself. If something were still pending, this (unref'd) watchdog would say so.
@@ -129,22 +132,23 @@ const shutdown = (why: string, failed = false) => {
       process.exit(1);
     }, 3000).unref();
   })();
-  return stopping;
+  return finishing;
 };
 
-ready = true;
-if (interrupted) void shutdown(interrupted);
 try {
   for (const service of services) {
-    if (stopping) break; // Ctrl-C during start-up: start nothing more
+    if (why !== undefined) break; // Ctrl-C during start-up: start nothing more
     await service.start();
   }
 } catch (error) {
   // A start abandoned by Ctrl-C is part of stopping, not a failure.
-  if (!stopping) {
+  if (beginStop("start failed")) {
     console.error(`demo: could not start: ${(error as Error).message}`);
-    await shutdown("start failed", true);
+    await finish(true);
   }
 }
-if (duration !== undefined && !stopping)
-  setTimeout(() => void shutdown(`ran for ${formatDuration(duration)}`), duration);
+if (duration !== undefined && why === undefined) {
+  setTimeout(() => {
+    if (beginStop(`ran for ${formatDuration(duration)}`)) void finish();
+  }, duration);
+}

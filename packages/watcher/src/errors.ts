@@ -1,5 +1,5 @@
 import { SpecterError } from "@specter/core";
-import type { ErrorPhase } from "./types.ts";
+import type { ErrorPhase, WatcherMode } from "./health.ts";
 
 /** An error reported by a watcher: `phase` says where it came from, `cause` is the original. */
 export class WatcherError extends SpecterError<ErrorPhase> {
@@ -32,4 +32,30 @@ export class SourceLoadError extends Error {
 /** A value could not be structured-cloned out of the worker. */
 export class CloneError extends Error {
   override readonly name = "CloneError";
+}
+
+/** Where a source failure came from, by the kind of error. */
+export function phaseOf(error: Error, mode: WatcherMode): ErrorPhase {
+  if (error instanceof PollTimeoutError) return "timeout";
+  if (error instanceof WorkerExitError) return "worker";
+  if (error instanceof SourceLoadError) return "load";
+  if (error instanceof CloneError) return "clone";
+  return mode;
+}
+
+export function describeFailure(phase: ErrorPhase, error: Error): string {
+  switch (phase) {
+    case "timeout":
+      return error.message;
+    case "load":
+      return `cannot load the source: ${error.message}`;
+    case "worker":
+      return error.message;
+    case "clone":
+      return `${error.message} (return plain data: no functions, class instances or sockets)`;
+    case "stream":
+      return `stream failed: ${error.message}`;
+    default:
+      return `poll failed: ${error.message}`;
+  }
 }

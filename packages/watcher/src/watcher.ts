@@ -1,28 +1,18 @@
 import { Backoff, Emitter, type Listeners, messageOf, Reporter, StateCell } from "@specter/core";
-import {
-  CloneError,
-  PollTimeoutError,
-  SourceLoadError,
-  WatcherError,
-  WorkerExitError,
-} from "./errors.ts";
-import { LocalPollSession, LocalStreamSession } from "./local-session.ts";
+import { Delivery } from "./delivery.ts";
+import { describeFailure, phaseOf, WatcherError } from "./errors.ts";
+import { isolationOf, openSession } from "./open-session.ts";
 import { resolveOptions, type WatcherConfig } from "./options.ts";
-import { WorkerPool } from "./pool.ts";
-import type { BadItem } from "./protocol.ts";
-import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
+import { nextTick, type Run } from "./run.ts";
+import type { PollSession, StreamSession, StreamSink } from "./session.ts";
 import type {
   ErrorPhase,
-  Isolation,
-  PollFunction,
-  StreamFunction,
   Subscriber,
   WatcherHealth,
   WatcherMode,
   WatcherOptions,
   WatcherState,
 } from "./types.ts";
-import { WorkerSession } from "./worker-session.ts";
 
 /** The events of `Watcher.on()` and their listener arguments. */
 export type WatcherEvents<T, V> = {
@@ -32,17 +22,6 @@ export type WatcherEvents<T, V> = {
 };
 
 const EVENTS = ["value", "error", "state"] as const;
-
-/** Everything that belongs to one start(): callbacks from an older run see `closed` and do nothing. */
-interface Run {
-  closed: boolean;
-  session: PollSession | StreamSession;
-  timer: Timer | undefined;
-  /** Poll mode: when tick 0 was due, and the last tick polled. */
-  anchor: number;
-  tick: number;
-  retryAt: number | undefined;
-}
 
 /**
  * A background loop that polls a function on an interval or follows a stream, and hands each value
@@ -61,8 +40,6 @@ export class Watcher<T = unknown, V = T> {
   readonly mode: WatcherMode;
   readonly #config: WatcherConfig;
   readonly #events: Emitter<WatcherEvents<T, V>>;
-  /** The "value" listeners, held directly: delivery is the hot path (millions a second). */
-  readonly #values: Listeners<[V, Watcher<T, V>]>;
   readonly #reporter: Reporter<WatcherError, [Watcher<T, V>]>;
   readonly #state: StateCell<WatcherState, [Watcher<T, V>]>;
   #run: Run | undefined;
@@ -70,23 +47,10 @@ export class Watcher<T = unknown, V = T> {
   #closing: Promise<void> = Promise.resolve();
   #startAfterStop = false;
   #backoff: Backoff;
-  #hasLast = false;
-  #last: V | undefined;
-  /** What dedupe compares the next value with: a snapshot, so mutating a delivered object in place cannot hide a change. */
-  #compareWith: V | undefined;
-  /** Values come from a worker, so they are already private copies. */
-  readonly #isolated: boolean;
-  #lastValueAt: number | null = null;
-  /**
-   * Set by each delivery and turned into `lastValueAt` by the caller right after: once per
-   * worker batch rather than per item (a clock read per item costs more than the delivery).
-   */
-  #valueClock = false;
+  readonly #delivery: Delivery<V>;
   #startedAt: number | null = null;
   #errorCount = 0;
   #consecutive = 0;
-  #delivered = 0;
-  #deduped = 0;
   #skipped = 0;
   #workerRestarts = 0;
   #lastWorkerRestart: WatcherHealth["lastWorkerRestart"] = null;
@@ -96,7 +60,6 @@ export class Watcher<T = unknown, V = T> {
     this.#config = resolveOptions(name, options as WatcherOptions<unknown, unknown>);
     this.name = name;
     this.mode = this.#config.mode;
-    this.#isolated = this.#config.source.kind === "module" && !this.#config.transform;
     this.#backoff = new Backoff({
       initial: this.#config.initialBackoff,
       max: this.#config.maxBackoff,
@@ -108,7 +71,14 @@ export class Watcher<T = unknown, V = T> {
         console.error(`[specter] onError listener of watcher "${name}" threw:`, error);
       else this.#subscriberFailed(error);
     });
-    this.#values = this.#events.listeners("value");
+    this.#delivery = new Delivery<V>({
+      transform: this.#config.transform,
+      dedupe: this.#config.dedupe,
+      isolated: this.#config.source.kind === "module" && !this.#config.transform,
+      values: this.#events.listeners("value") as Listeners<[V, ...unknown[]]>,
+      owner: this,
+      callbackFailed: (what, error) => this.#callbackFailed("transform", what, error),
+    });
     this.#reporter = new Reporter(this.#events.listeners("error"));
     this.#state = new StateCell<WatcherState, [Watcher<T, V>]>(
       "idle",
@@ -128,7 +98,7 @@ export class Watcher<T = unknown, V = T> {
 
   /** The last value delivered to subscribers (after `transform`), or `undefined`. */
   get lastValue(): V | undefined {
-    return this.#last;
+    return this.#delivery.last;
   }
 
   /** Calls `fn(value, watcher)` for every delivered value; returns a function that unsubscribes. */
@@ -216,16 +186,16 @@ export class Watcher<T = unknown, V = T> {
       name: this.name,
       mode: this.mode,
       state: this.#state.value,
-      isolation: this.#isolation(),
+      isolation: isolationOf(this.#config),
       errorCount: this.#errorCount,
       consecutiveErrors: this.#consecutive,
       callbackErrors: this.#reporter.callbackErrors,
       lastError: this.#reporter.last,
-      lastValueAt: this.#lastValueAt,
-      delivered: this.#delivered,
-      deduped: this.#deduped,
+      lastValueAt: this.#delivery.lastValueAt,
+      delivered: this.#delivery.delivered,
+      deduped: this.#delivery.deduped,
       uptime: this.#startedAt === null ? 0 : Date.now() - this.#startedAt,
-      subscribers: this.#values.size,
+      subscribers: this.#events.listeners("value").size,
       skippedTicks: this.#skipped,
       workerRestarts: this.#workerRestarts,
       lastWorkerRestart: this.#lastWorkerRestart,
@@ -238,37 +208,14 @@ export class Watcher<T = unknown, V = T> {
 
   // ---- sessions ---------------------------------------------------------------------------
 
-  #isolation(): Isolation {
-    if (this.#config.source.kind === "function") return "thread";
-    return this.#config.worker === "dedicated" ? "dedicated-worker" : "shared-worker";
-  }
-
   #openSession(run: Run): PollSession | StreamSession {
-    const { source, mode } = this.#config;
-    const sink = mode === "stream" ? this.#sink(run) : undefined;
-    if (source.kind === "function") {
-      return sink
-        ? new LocalStreamSession(source.fn as StreamFunction<unknown>, sink)
-        : new LocalPollSession(source.fn as PollFunction<unknown>);
-    }
-    const dedicated = this.#config.worker === "dedicated";
-    const pool = dedicated
-      ? new WorkerPool({ size: 1 })
-      : (this.#config.pool ?? WorkerPool.default);
-    const events: SessionEvents = {
-      restarted: (reason) => {
-        if (run.closed) return;
-        this.#workerRestarts++;
-        this.#lastWorkerRestart = { reason, at: Date.now() };
-      },
+    const sink = this.mode === "stream" ? this.#sink(run) : undefined;
+    const restarted = (reason: string) => {
+      if (run.closed) return;
+      this.#workerRestarts++;
+      this.#lastWorkerRestart = { reason, at: Date.now() };
     };
-    const spec = {
-      mode,
-      url: source.module.url,
-      export: source.module.export,
-      args: source.module.args,
-    };
-    return new WorkerSession(this.name, spec, pool, this.#isolation(), events, sink);
+    return openSession(this.name, this.#config, { restarted }, sink);
   }
 
   #sink(run: Run): StreamSink {
@@ -276,17 +223,18 @@ export class Watcher<T = unknown, V = T> {
       item: (value) => {
         if (run.closed) return;
         this.#succeeded();
-        this.#deliver(value);
+        this.#delivery.deliver(value);
       },
       flush: () => {
-        this.#stampValue();
+        this.#delivery.stamp();
       },
       items: (values, bad) => {
         if (run.closed) return;
         this.#succeeded();
-        if (bad) return this.#deliverWithBad(run, values, bad);
-        for (let i = 0; i < values.length && !run.closed; i++) this.#deliver(values[i]);
-        this.#stampValue();
+        const delivery = this.#delivery;
+        if (bad) return delivery.deliverWithBad(values, bad, run, this.#badItem);
+        for (let i = 0; i < values.length && !run.closed; i++) delivery.deliver(values[i]);
+        delivery.stamp();
       },
       end: (error) => {
         if (run.closed) return;
@@ -295,22 +243,6 @@ export class Watcher<T = unknown, V = T> {
         else this.#retryLater(run);
       },
     };
-  }
-
-  #deliverWithBad(run: Run, values: unknown[], bad: BadItem[]): void {
-    const badAt = new Map(bad.map((b) => [b.index, b.error.message]));
-    for (let i = 0; i < values.length && !run.closed; i++) {
-      const reason = badAt.get(i);
-      if (reason === undefined) this.#deliver(values[i]);
-      else
-        this.#report(
-          new WatcherError(
-            this.name,
-            "clone",
-            `a stream item cannot leave the worker and was skipped: ${reason}`,
-          ),
-        );
-    }
   }
 
   // ---- poll loop --------------------------------------------------------------------------
@@ -330,8 +262,8 @@ export class Watcher<T = unknown, V = T> {
       (value) => {
         if (run.closed) return; // a late result of an abandoned poll is never delivered
         this.#succeeded();
-        this.#deliver(value);
-        this.#stampValue();
+        this.#delivery.deliver(value);
+        this.#delivery.stamp();
         if (!run.closed) this.#scheduleTick(run);
       },
       (error) => {
@@ -342,12 +274,9 @@ export class Watcher<T = unknown, V = T> {
 
   /** Fixed rate: the next tick is due at anchor + k * interval; ticks that passed during the poll are skipped. */
   #scheduleTick(run: Run): void {
-    const interval = this.#config.interval;
-    const now = performance.now();
-    const next = Math.max(run.tick + 1, Math.floor((now - run.anchor) / interval) + 1);
-    this.#skipped += next - run.tick - 1;
-    run.tick = next;
-    run.timer = setTimeout(() => this.#poll(run), run.anchor + next * interval - now);
+    const { delay, skipped } = nextTick(run, this.#config.interval, performance.now());
+    this.#skipped += skipped;
+    run.timer = setTimeout(() => this.#poll(run), delay);
   }
 
   // ---- outcomes ---------------------------------------------------------------------------
@@ -416,49 +345,6 @@ export class Watcher<T = unknown, V = T> {
 
   // ---- delivery ---------------------------------------------------------------------------
 
-  #deliver(raw: unknown): void {
-    let value = raw as V;
-    const { transform, dedupe } = this.#config;
-    if (transform) {
-      try {
-        value = transform(raw) as V;
-      } catch (error) {
-        this.#callbackFailed("transform", "transform", error);
-        return;
-      }
-    }
-    if (dedupe && this.#hasLast) {
-      let same: boolean;
-      try {
-        same = dedupe(this.#compareWith, value);
-      } catch (error) {
-        this.#callbackFailed("transform", "dedupe", error);
-        // The value counts as changed: dropping it would compare every later value with the
-        // same stale one.
-        same = false;
-      }
-      if (same) {
-        this.#deduped++;
-        return;
-      }
-    }
-    if (dedupe) this.#compareWith = this.#isolated ? value : snapshot(value);
-    this.#last = value;
-    this.#hasLast = true;
-    this.#delivered++;
-    this.#valueClock = true;
-    this.#values.emit(value, this);
-  }
-
-  /** Turns "a value was delivered just now" into `lastValueAt`. */
-  #stampValue(): number | null {
-    if (this.#valueClock) {
-      this.#valueClock = false;
-      this.#lastValueAt = Date.now();
-    }
-    return this.#lastValueAt;
-  }
-
   #report(error: WatcherError): void {
     this.#reporter.report(error, this);
   }
@@ -471,46 +357,22 @@ export class Watcher<T = unknown, V = T> {
     );
   }
 
+  /** A stream item that could not be cloned out of the worker: skipped, the rest delivered. */
+  readonly #badItem = (reason: string): void => {
+    this.#report(
+      new WatcherError(
+        this.name,
+        "clone",
+        `a stream item cannot leave the worker and was skipped: ${reason}`,
+      ),
+    );
+  };
+
   #subscriberFailed(error: unknown): void {
     this.#callbackFailed("subscriber", "subscriber", error);
   }
 
   #setState(state: WatcherState): void {
     this.#state.set(state, this);
-  }
-}
-
-/** A structured clone of `value` for later comparison; the value itself when it cannot be cloned. */
-function snapshot<V>(value: V): V {
-  if (value === null || typeof value !== "object") return value;
-  try {
-    return structuredClone(value);
-  } catch {
-    return value;
-  }
-}
-
-function phaseOf(error: Error, mode: WatcherMode): ErrorPhase {
-  if (error instanceof PollTimeoutError) return "timeout";
-  if (error instanceof WorkerExitError) return "worker";
-  if (error instanceof SourceLoadError) return "load";
-  if (error instanceof CloneError) return "clone";
-  return mode;
-}
-
-function describeFailure(phase: ErrorPhase, error: Error): string {
-  switch (phase) {
-    case "timeout":
-      return error.message;
-    case "load":
-      return `cannot load the source: ${error.message}`;
-    case "worker":
-      return error.message;
-    case "clone":
-      return `${error.message} (return plain data: no functions, class instances or sockets)`;
-    case "stream":
-      return `stream failed: ${error.message}`;
-    default:
-      return `poll failed: ${error.message}`;
   }
 }

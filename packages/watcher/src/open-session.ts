@@ -1,0 +1,41 @@
+/**
+ * Where a watcher's source runs: a function source on the calling thread, a module source in a
+ * shared or a dedicated Worker. Chosen once per start() from the validated options.
+ */
+import { LocalPollSession, LocalStreamSession } from "./local-session.ts";
+import type { WatcherConfig } from "./options.ts";
+import { WorkerPool } from "./pool.ts";
+import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
+import type { Isolation, PollFunction, StreamFunction } from "./types.ts";
+import { WorkerSession } from "./worker-session.ts";
+
+export function isolationOf(config: WatcherConfig): Isolation {
+  if (config.source.kind === "function") return "thread";
+  return config.worker === "dedicated" ? "dedicated-worker" : "shared-worker";
+}
+
+/** Opens the session of one run; `sink` is given in stream mode. */
+export function openSession(
+  name: string,
+  config: WatcherConfig,
+  events: SessionEvents,
+  sink: StreamSink | undefined,
+): PollSession | StreamSession {
+  const { source, mode } = config;
+  if (source.kind === "function") {
+    return sink
+      ? new LocalStreamSession(source.fn as StreamFunction<unknown>, sink)
+      : new LocalPollSession(source.fn as PollFunction<unknown>);
+  }
+  const pool =
+    config.worker === "dedicated"
+      ? new WorkerPool({ size: 1 })
+      : (config.pool ?? WorkerPool.default);
+  const spec = {
+    mode,
+    url: source.module.url,
+    export: source.module.export,
+    args: source.module.args,
+  };
+  return new WorkerSession(name, spec, pool, isolationOf(config), events, sink);
+}
