@@ -64,8 +64,7 @@ test("every file a README links to or names in its layer table exists", () => {
     const text = readFileSync(join(root, readme), "utf8");
     for (const [, target] of text.matchAll(/\]\(([^)#\s]+)\)/g)) {
       if (/^[a-z]+:/.test(target as string)) continue; // a URL
-      if (!existsSync(join(dir, target as string)))
-        missing.push(`${readme}: ${target}`);
+      if (!existsSync(join(dir, target as string))) missing.push(`${readme}: ${target}`);
     }
   }
   expect(missing).toEqual([]);

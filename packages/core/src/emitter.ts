@@ -15,7 +15,7 @@ export class Emitter<E extends EventArgs> {
 
   /**
    * @param events every event name, in the order error messages list them
-   * @param context who owns the events, for error messages, e.g. `Watcher "disk"`
+   * @param context the method, for error messages, e.g. `Watcher "disk".on()`
    * @param onError called with what a listener of `event` threw
    */
   constructor(
@@ -37,12 +37,12 @@ export class Emitter<E extends EventArgs> {
   on<K extends keyof E>(event: K, fn: (...args: E[K]) => unknown): () => void {
     const set = Object.hasOwn(this.#sets, event) ? this.#sets[event] : undefined;
     if (!set) {
-      throw new OptionsError(`${this.#context}.on()`, [
+      throw new OptionsError(this.#context, [
         { option: "event", value: event, expected: `one of ${this.#names}` },
       ]);
     }
     if (typeof fn !== "function") {
-      throw new OptionsError(`${this.#context}.on("${String(event)}")`, [
+      throw new OptionsError(this.#context, [
         { option: "listener", value: fn, expected: "a function" },
       ]);
     }

@@ -49,14 +49,14 @@ describe("Emitter", () => {
   });
 
   test("an unknown event or a listener that is not a function is an OptionsError naming it", () => {
-    const e = new Emitter<Events>(["tick", "done"], 'Thing "x"', () => {});
+    const e = new Emitter<Events>(["tick", "done"], 'Thing "x".on()', () => {});
     expect(() => e.on("tock" as "tick", () => {})).toThrow(OptionsError);
     expect(() => e.on("tock" as "tick", () => {})).toThrow(
       'Thing "x".on(): option "event" got "tock": expected one of "tick", "done"',
     );
     expect(() => e.on("toString" as "tick", () => {})).toThrow(/expected one of/);
     expect(() => e.on("tick", 5 as never)).toThrow(
-      'Thing "x".on("tick"): option "listener" got 5: expected a function',
+      'Thing "x".on(): option "listener" got 5: expected a function',
     );
   });
 });

@@ -73,7 +73,7 @@ describe("Scope", () => {
       ["socket", "failed", "socket failed: already closed"],
       ["flush", "failed", "flush failed: disk gone"],
     ]);
-    expect((errors[0]?.cause as Error).message).toBe("already closed");
+    expect((errors[0]?.cause as Error | undefined)?.message).toBe("already closed");
   });
 
   test("the function addCleanup returns removes the cleanup without running it", async () => {

@@ -21,7 +21,8 @@ export {
   ProcessState,
   StreamStats,
 } from "./health.ts";
-export { ManagedProcess, startProcess } from "./managed-process.ts";
+export { ManagedProcess } from "./managed-process.ts";
+export { startProcess } from "./start-process.ts";
 export type {
   ChunkCallback,
   CleanupOwner,

@@ -1,8 +1,8 @@
 /**
  * One output stream of a managed process (stdout or stderr) and everyone watching it. It outlives
- * the child: each run's `ReadableStream` is pumped into the same tap, so watchers stay attached
- * across restarts. Line watchers with the same `maxLineLength`/`overflow` share one splitter, so
- * each chunk is decoded once however many callbacks there are.
+ * the child: each run's `ReadableStream` is read into the same tap (by reader.ts), so watchers
+ * stay attached across restarts. Line watchers with the same `maxLineLength`/`overflow` share one
+ * splitter, so each chunk is decoded once however many callbacks there are.
  *
  * The per-line fan-out is written out here instead of using the shared `Listeners`: it runs once
  * per line at tens of millions of lines per second, where a Set iterator and a rest-args wrapper

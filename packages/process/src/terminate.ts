@@ -4,7 +4,7 @@
  * The group outlives its leader while any member lives, and Linux does not reuse a pid while it
  * names a live group, so `kill(-pgid)` after the leader exited still reaches only its tree.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { groupHasLiveMember } from "@specter/core";
 
 /** Sends `signal` to every process of group `pgid`; `false` when the group is gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -24,25 +24,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  */
 export function groupAlive(pgid: number): boolean {
   if (!signalGroup(pgid, 0)) return false;
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return true; // no /proc (macOS): trust kill()
-  }
-  for (const entry of entries) {
-    const c = entry.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
-      // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp ...
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 3);
-      if (Number(fields[2]) === pgid && fields[0] !== "Z") return true;
-    } catch {
-      // It ended while we looked.
-    }
-  }
-  return false;
+  return groupHasLiveMember(pgid) ?? true; // no /proc (macOS): trust kill()
 }
 
 export interface TerminateOptions {

@@ -76,7 +76,7 @@ export type LineCallback = (line: string, info: LineInfo) => unknown;
 export type ChunkCallback = (chunk: Uint8Array) => unknown;
 
 /** The events of a managed process and their listener arguments. */
-export interface ProcessEvents {
+export type ProcessEvents = {
   /** A child was spawned (first start and every restart). */
   spawn: [info: { pid: number; restarts: number }];
   /** A child ended (its process group is gone and its streams are read to the end). */
@@ -88,7 +88,7 @@ export interface ProcessEvents {
   /** Something went wrong that has no caller to throw to. */
   error: [error: ProcessError];
   state: [state: ProcessState, previous: ProcessState];
-}
+};
 
 /** Something that stops what is attached to it: a `Scope`, a `Service`, a test fixture, ... */
 export type { CleanupOwner } from "@specter/core";

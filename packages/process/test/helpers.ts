@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { descendants, waitFor } from "@specter/core/testing";
+import { commandLine, descendants, readStat, waitFor } from "@specter/core/testing";
 import {
   type LineInfo,
   ManagedProcess,
@@ -56,19 +55,14 @@ export function collect(proc: ManagedProcess, stream: StreamName, options?: Watc
   return { lines, infos };
 }
 
-/** Process group id of `pid`, from /proc. */
-export function pgidOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+/** Process group id of `pid`, from /proc; `undefined` when it is gone. */
+export function pgidOf(pid: number): number | undefined {
+  return readStat(pid)?.pgrp;
 }
 
 /** Whether `pid` is an orphan guard (the `sh` that kills a group if the host dies). */
 export function isGuard(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("specter-orphan-guard");
-  } catch {
-    return false;
-  }
+  return commandLine(pid).includes("specter-orphan-guard");
 }
 
 /**
@@ -81,11 +75,5 @@ export function trees(): number[] {
 
 /** Live descendants of this process in process group `pgid`. */
 export function groupMembers(pgid: number): number[] {
-  return descendants().filter((pid) => {
-    try {
-      return pgidOf(pid) === pgid;
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
+  return descendants().filter((pid) => pgidOf(pid) === pgid);
 }

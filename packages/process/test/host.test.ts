@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isAlive, waitFor } from "@specter/core/testing";
+import { liveProcesses } from "@specter/core";
+import { commandLine, isAlive, waitFor } from "@specter/core/testing";
 import { cleanup, fixture, make } from "./helpers.ts";
 
 const HOOKS = ["SIGINT", "SIGTERM", "exit"] as const;
@@ -21,13 +22,10 @@ afterEach(async () => {
 
 /** The live orphan guard watching group `pgid`, if any. */
 function guardOf(pgid: number): number | undefined {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || !isAlive(Number(entry))) continue;
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      const at = args.indexOf("specter-orphan-guard");
-      if (at !== -1 && args[at + 1] === String(pgid)) return Number(entry);
-    } catch {}
+  for (const { pid } of liveProcesses()) {
+    const args = commandLine(pid);
+    const at = args.indexOf("specter-orphan-guard");
+    if (at !== -1 && args[at + 1] === String(pgid)) return pid;
   }
   return undefined;
 }

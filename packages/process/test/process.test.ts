@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { Scope } from "@specter/core";
 import { isAlive, waitFor } from "@specter/core/testing";
 import {
   type ProcessState,
@@ -239,9 +240,9 @@ describe("stop", () => {
     );
   });
 
-  test("teardown and Symbol.asyncDispose stop it", async () => {
+  test("stop() and Symbol.asyncDispose stop it", async () => {
     const a = make("a").start(["sleep", "30"]);
-    expect((await a.teardown())?.stopped).toBe(true);
+    expect((await a.stop())?.stopped).toBe(true);
     const b = make("b").start(["sleep", "30"]);
     {
       await using _b = b;
@@ -326,6 +327,39 @@ describe("attach and startProcess", () => {
     await o.stop();
     expect(proc.state).toBe("stopped");
     expect(isAlive(pid)).toBe(false);
+  });
+
+  test("a Scope owns it: the process stops when the scope closes", async () => {
+    const scope = new Scope("s");
+    const proc = make("scoped").attach(scope).start(["sleep", "30"]);
+    const pid = proc.pid as number;
+    expect(scope.size).toBe(1);
+    await scope.close();
+    expect(proc.state).toBe("stopped");
+    expect(proc.lastExit).toMatchObject({ pid, stopped: true });
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  test("an attached process stops when its `await using` scope block ends", async () => {
+    let pid = 0;
+    const proc = make("using");
+    {
+      await using scope = new Scope();
+      proc.attach(scope).start(["sleep", "30"]);
+      pid = proc.pid as number;
+      expect(proc.running).toBe(true);
+    }
+    expect(proc.state).toBe("stopped");
+    expect(proc.lastExit).toMatchObject({ pid, stopped: true });
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  test("attach labels its cleanup with the process's name", () => {
+    const labels: (string | undefined)[] = [];
+    make("labelled").attach({
+      addCleanup: (_fn: () => unknown, label?: string) => labels.push(label),
+    });
+    expect(labels).toEqual(['ManagedProcess "labelled"']);
   });
 
   test("attach validates the owner with a clear TypeError", () => {

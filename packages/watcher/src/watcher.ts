@@ -65,12 +65,16 @@ export class Watcher<T = unknown, V = T> {
       max: this.#config.maxBackoff,
       jitter: this.#config.jitter,
     });
-    this.#events = new Emitter<WatcherEvents<T, V>>(EVENTS, `Watcher "${name}"`, (error, event) => {
-      // An error listener that throws cannot be reported to itself.
-      if (event === "error")
-        console.error(`[specter] onError listener of watcher "${name}" threw:`, error);
-      else this.#subscriberFailed(error);
-    });
+    this.#events = new Emitter<WatcherEvents<T, V>>(
+      EVENTS,
+      `Watcher "${name}".on()`,
+      (error, event) => {
+        // An error listener that throws cannot be reported to itself.
+        if (event === "error")
+          console.error(`[specter] onError listener of watcher "${name}" threw:`, error);
+        else this.#subscriberFailed(error);
+      },
+    );
     this.#delivery = new Delivery<V>({
       transform: this.#config.transform,
       dedupe: this.#config.dedupe,

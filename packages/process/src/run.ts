@@ -1,0 +1,187 @@
+/**
+ * One run of a managed process: one spawned child, its readers, its orphan guard, and how it
+ * ends. `finish()` is the whole end of a run: wait for the child, take down what is left of its
+ * group, read its output to the end (bounded), release the pipes, dispose the orphan guard, and
+ * say how it ended as a `ProcessExit`. Whether it starts again is the supervisor's business.
+ */
+import { constants } from "node:os";
+import { messageOf, settlesWithin } from "@specter/core";
+import type { FileSink } from "bun";
+import type { ProcessContext } from "./context.ts";
+import { ProcessError, StopTimeoutError } from "./errors.ts";
+import type { StartConfig } from "./options.ts";
+import { OrphanGuard } from "./orphan-guard.ts";
+import { StreamReader } from "./reader.ts";
+import { type Child, spawnChild } from "./spawn.ts";
+import { groupAlive, killGroupNow, type TerminateResult, terminateGroup } from "./terminate.ts";
+import type { ProcessExit, StreamName } from "./types.ts";
+
+export const STREAMS: readonly StreamName[] = ["stdout", "stderr"];
+export const SIGNAL_NUMBERS = constants.signals as Record<string, number>;
+
+/** How the child itself ended, recorded when it is reaped (its group may live on). */
+interface Reaped {
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+  at: number;
+  ranFor: number;
+}
+
+export class Run {
+  readonly child: Child;
+  readonly pid: number;
+  /** `performance.now()` when the child was spawned. */
+  readonly startedAt: number;
+  /** Set once the child has been reaped (its group may live on). */
+  exit: Reaped | undefined;
+  /** Settles once the child has been reaped. */
+  readonly leaderExited: Promise<void>;
+  /** `stop()` (or host shutdown) asked this run to end. */
+  stopRequested = false;
+  readonly #ctx: ProcessContext;
+  /** The SIGTERM/SIGKILL sequence, once started (shared by `stop()` and the exit path). */
+  #termination: Promise<TerminateResult> | undefined;
+  readonly #readers = new Map<StreamName, StreamReader>();
+  /** Kills the group if the host dies without running its hooks (with `hostShutdown`). */
+  readonly #guard: OrphanGuard | undefined;
+
+  /**
+   * Spawns `config.argv` and reads its piped streams.
+   * @throws {SpawnError} the program cannot be started; nothing is left behind.
+   */
+  constructor(config: StartConfig, ctx: ProcessContext) {
+    const child = spawnChild(config, ctx.name);
+    this.child = child;
+    this.pid = child.pid;
+    this.startedAt = performance.now();
+    this.#ctx = ctx;
+    this.#guard = ctx.config.hostShutdown
+      ? new OrphanGuard(child.pid, ctx.config.terminateTimeout)
+      : undefined;
+    const reaped = () => {
+      this.exit = {
+        exitCode: child.exitCode,
+        signalCode: signalName(child.signalCode),
+        at: Date.now(),
+        ranFor: Math.round(performance.now() - this.startedAt),
+      };
+    };
+    this.leaderExited = child.exited.then(reaped, reaped);
+    // Every pipe is read, watched or not: an unread pipe is buffered by Bun without limit.
+    for (const stream of STREAMS) if (config[stream] === "pipe") this.read(stream);
+  }
+
+  /** The child's stdin while it runs, when started with `stdin: "pipe"`, else `null`. */
+  get stdin(): FileSink | null {
+    const stdin = this.exit === undefined ? this.child.stdin : undefined;
+    return typeof stdin === "object" && stdin !== null ? stdin : null;
+  }
+
+  /** Reads `stream` into its tap, unless it is read already or not a pipe. */
+  read(stream: StreamName): void {
+    if (this.#readers.has(stream)) return;
+    const readable = this.child[stream];
+    if (!(readable instanceof ReadableStream)) return;
+    const ctx = this.#ctx;
+    const reader = new StreamReader(readable, ctx.taps[stream], (error) => {
+      ctx.report(
+        new ProcessError(ctx.name, "stream", `reading ${stream} failed: ${messageOf(error)}`, {
+          cause: error,
+        }),
+      );
+    });
+    this.#readers.set(stream, reader);
+  }
+
+  /** SIGTERM, wait, SIGKILL to the group; started once, shared by `stop()` and `finish()`. */
+  terminate(): Promise<TerminateResult> {
+    this.#termination ??= terminateGroup(
+      this.pid,
+      { exited: this.leaderExited, gone: () => this.exit !== undefined },
+      this.#ctx.config,
+    );
+    return this.#termination;
+  }
+
+  /** `stop()` or host shutdown ends this run. */
+  requestStop(): void {
+    // A child that already exited by itself was not ended by stop(): its exit says so.
+    if (this.exit === undefined) this.stopRequested = true;
+  }
+
+  /** SIGKILL to the group and the guard, synchronously (the host is exiting). */
+  killNow(): void {
+    this.requestStop();
+    killGroupNow(this.pid);
+    this.#guard?.killNow();
+  }
+
+  /**
+   * Waits for the child to exit, takes down what is left of its group, reads its streams to the
+   * end (at most `killTimeout` more), and says how the run ended.
+   */
+  async finish(): Promise<ProcessExit> {
+    const ctx = this.#ctx;
+    const { name, config } = ctx;
+    await this.leaderExited;
+    let result: TerminateResult = "exited";
+    if (this.#termination || groupAlive(this.pid)) result = await this.terminate();
+    if (result === "stuck") {
+      ctx.report(
+        new StopTimeoutError(
+          name,
+          `processes of group ${this.pid} survived SIGKILL for ${config.killTimeout}ms (stuck in the kernel?)`,
+        ),
+      );
+    }
+    const readers = [...this.#readers.values()];
+    const drained =
+      readers.length === 0 ||
+      (await settlesWithin(Promise.all(readers.map((r) => r.done)), config.killTimeout));
+    if (!drained) {
+      ctx.report(
+        new ProcessError(
+          name,
+          "stream",
+          `output was still open ${config.killTimeout}ms after the process group ended: ` +
+            "a process that left the group (setsid, daemon) holds it; reading stopped " +
+            "(start such a process with its output redirected, e.g. to /dev/null)",
+        ),
+      );
+    }
+    for (const reader of readers) reader.cancel();
+    // Flush partial lines now, not when the cancelled reads come back (a restart may be reading).
+    if (!drained) for (const stream of this.#readers.keys()) ctx.taps[stream].end();
+    for (const stream of STREAMS) {
+      const readable = this.child[stream];
+      if (readable instanceof ReadableStream && !this.#readers.has(stream)) {
+        readable.cancel().catch(() => {});
+      }
+    }
+    const stdin = this.child.stdin;
+    if (typeof stdin === "object" && stdin !== null) {
+      try {
+        stdin.end();
+      } catch {
+        // Already closed.
+      }
+    }
+    if (result !== "stuck") await this.#guard?.dispose();
+    const status = this.exit as Reaped;
+    return {
+      pid: this.pid,
+      exitCode: status.exitCode,
+      signalCode: status.signalCode,
+      stopped: this.stopRequested,
+      killed: result === "killed",
+      uptime: status.ranFor,
+      at: status.at,
+    };
+  }
+}
+
+function signalName(signal: NodeJS.Signals | number | null): NodeJS.Signals | null {
+  if (typeof signal !== "number") return signal;
+  const found = Object.entries(SIGNAL_NUMBERS).find(([, n]) => n === signal)?.[0];
+  return (found as NodeJS.Signals | undefined) ?? null;
+}

@@ -1,0 +1,283 @@
+/**
+ * The supervisor of a managed process: the restart loop. It finishes one `Run` after another until
+ * the process is done — stopped, exited for good, or given up — sleeps the restart policy's
+ * backoff in between (a stop wakes it), and emits "exit", "state", "restart" and "giveUp" in their
+ * documented order. It owns the process's state, its current run and its last exit.
+ */
+import { messageOf, StateCell } from "@specter/core";
+import type { ProcessContext } from "./context.ts";
+import { ProcessError, StopTimeoutError } from "./errors.ts";
+import { registerLive, type ShutdownTarget, unregisterLive } from "./exit-hooks.ts";
+import type { StartConfig } from "./options.ts";
+import { RestartTracker } from "./restart.ts";
+import { Run } from "./run.ts";
+import type { ProcessExit, ProcessState } from "./types.ts";
+
+export class Supervisor {
+  readonly #ctx: ProcessContext;
+  readonly #state: StateCell<ProcessState>;
+  readonly #restart: RestartTracker;
+  readonly #target: ShutdownTarget;
+  /** The last `start()`'s config, which every restart spawns again. */
+  #config: StartConfig | undefined;
+  #argv: readonly string[] = [];
+  #run: Run | undefined;
+  #lastExit: ProcessExit | null = null;
+  /** Settles with the final exit once the process is done (stopped, exited or failed). */
+  #done: Promise<ProcessExit | null> | undefined;
+  #stopRequested = false;
+  /**
+   * The state before the one a finished run led to, until its "state" event is emitted. Kept by
+   * hand next to the `StateCell` (which changes it quietly): the deferred event must go out after
+   * "exit", or first thing in a `start()` made from an "exit" listener.
+   */
+  #pendingState: ProcessState | undefined;
+  #stopping: Promise<ProcessExit | null> | undefined;
+  #wake: (() => void) | undefined;
+  #restartAt: number | undefined;
+
+  constructor(ctx: ProcessContext) {
+    this.#ctx = ctx;
+    this.#state = new StateCell<ProcessState>("idle", ctx.events.listeners("state"));
+    this.#restart = new RestartTracker(ctx.config.restart);
+    this.#target = {
+      shutdown: () => this.stop(),
+      killNow: () => this.#killNow(),
+    };
+  }
+
+  get state(): ProcessState {
+    return this.#state.value;
+  }
+
+  /** The run in progress, from spawn until it is finished. */
+  get run(): Run | undefined {
+    return this.#run;
+  }
+
+  get lastExit(): ProcessExit | null {
+    return this.#lastExit;
+  }
+
+  /** The config of the last `start()`, or `undefined` before any. */
+  get config(): StartConfig | undefined {
+    return this.#config;
+  }
+
+  /** The argv of the last `start()`, frozen. */
+  get argv(): readonly string[] {
+    return this.#argv;
+  }
+
+  /** Settles with the final exit once the process is done; `undefined` before any `start()`. */
+  get done(): Promise<ProcessExit | null> | undefined {
+    return this.#done;
+  }
+
+  /** Restarts since the last `start()`. */
+  get restarts(): number {
+    return this.#restart.total;
+  }
+
+  /** Milliseconds until the next restart while waiting for it, else `null`. */
+  get nextRestartIn(): number | null {
+    const at = this.#restartAt;
+    return at === undefined ? null : Math.max(0, Math.round(at - performance.now()));
+  }
+
+  /** Running, restarting or stopping. */
+  active(): boolean {
+    const s = this.#state.value;
+    return s === "running" || s === "restarting" || s === "stopping";
+  }
+
+  /**
+   * Spawns `config` and supervises it until the process is done.
+   * @throws {SpawnError} the program cannot be started; nothing has changed.
+   */
+  start(config: StartConfig): void {
+    const run = new Run(config, this.#ctx);
+    this.#config = config;
+    this.#argv = Object.freeze([...config.argv]);
+    this.#stopRequested = false;
+    this.#restart.reset();
+    // The supervisor exists before "spawn"/"state" fire, so a listener may stop() at once.
+    const { promise, resolve } = Promise.withResolvers<ProcessExit | null>();
+    this.#done = promise;
+    this.#adopt(run);
+    this.#supervise(run, promise).then(resolve);
+  }
+
+  /** See `ManagedProcess.stop()`. */
+  stop(): Promise<ProcessExit | null> {
+    if (this.#stopping) return this.#stopping;
+    const done = this.#done;
+    if (!done || !this.active()) return Promise.resolve(this.#lastExit);
+    this.#stopping = this.#stop(done).finally(() => {
+      this.#stopping = undefined;
+    });
+    return this.#stopping;
+  }
+
+  async #stop(done: Promise<ProcessExit | null>): Promise<ProcessExit | null> {
+    this.#stopRequested = true;
+    this.#setState("stopping");
+    this.#wake?.();
+    const run = this.#run;
+    if (run) {
+      run.requestStop();
+      const result = await run.terminate();
+      if (result === "stuck") {
+        throw new StopTimeoutError(
+          this.#ctx.name,
+          `pid ${run.pid} or its group survived SIGKILL for ${this.#ctx.config.killTimeout}ms ` +
+            "(stuck in the kernel, state D?); it is reaped when it finally exits",
+        );
+      }
+    }
+    // The supervision's end, not the group's: the run is finished by then (output read to the
+    // end, orphan guard reaped), so a stopped process leaves no process of ours behind.
+    return done;
+  }
+
+  #killNow(): void {
+    this.#stopRequested = true;
+    this.#wake?.();
+    this.#run?.killNow();
+  }
+
+  #adopt(run: Run): Run {
+    this.#run = run;
+    if (this.#ctx.config.hostShutdown) registerLive(this.#target);
+    this.#setState("running");
+    this.#ctx.events.emit("spawn", { pid: run.pid, restarts: this.#restart.total });
+    return run;
+  }
+
+  /**
+   * Runs until the process is done for good; never rejects. Host hooks cover it all along, so
+   * a host shutdown also cancels a pending restart.
+   */
+  async #supervise(first: Run, done: Promise<ProcessExit | null>): Promise<ProcessExit | null> {
+    try {
+      return await this.#superviseRuns(first);
+    } catch (error) {
+      // A bug of ours: report it rather than leave an unhandled rejection.
+      this.#ctx.report(
+        new ProcessError(this.#ctx.name, "stop", `supervision failed: ${messageOf(error)}`, {
+          cause: error,
+        }),
+      );
+      this.#setState("failed");
+      return this.#lastExit;
+    } finally {
+      // Last: during a host shutdown, the last process to go lets the host exit. A listener may
+      // have started a new run meanwhile: the hooks are its now.
+      if (this.#ctx.config.hostShutdown && this.#done === done) {
+        unregisterLive(this.#target);
+      }
+    }
+  }
+
+  async #superviseRuns(first: Run): Promise<ProcessExit | null> {
+    const { events } = this.#ctx;
+    let run = first;
+    for (;;) {
+      const exit = await this.#finish(run);
+      if (this.#stopRequested || exit.stopped) {
+        this.#announceExit(exit, "stopped");
+        return exit;
+      }
+      let decision = this.#restart.decide(exit.exitCode !== 0, exit.uptime);
+      let announced = false;
+      let next: Run | undefined;
+      while (!next) {
+        if (decision.action === "none") {
+          if (announced) this.#setState("exited");
+          else this.#announceExit(exit, "exited");
+          return exit;
+        }
+        if (decision.action === "giveUp") {
+          const window = this.#ctx.config.restart.window;
+          const info = { restarts: this.#restart.total, window, exit };
+          if (announced) this.#setState("failed");
+          else this.#announceExit(exit, "failed");
+          events.emit("giveUp", info);
+          return exit;
+        }
+        if (announced) this.#setState("restarting");
+        else this.#announceExit(exit, "restarting");
+        announced = true;
+        if (!this.#stopRequested) {
+          events.emit("restart", { restarts: this.#restart.total, delay: decision.delay, exit });
+          await this.#sleep(decision.delay);
+        }
+        if (this.#stopRequested) {
+          this.#setState("stopped");
+          return exit;
+        }
+        try {
+          next = this.#adopt(new Run(this.#config as StartConfig, this.#ctx));
+        } catch (error) {
+          this.#ctx.report(
+            error instanceof ProcessError
+              ? error
+              : new ProcessError(this.#ctx.name, "spawn", `restart failed: ${messageOf(error)}`, {
+                  cause: error,
+                }),
+          );
+          decision = this.#restart.decide(true, 0);
+        }
+      }
+      run = next;
+    }
+  }
+
+  /** Finishes `run` (see `Run.finish`) and records its exit. */
+  async #finish(run: Run): Promise<ProcessExit> {
+    const exit = await run.finish();
+    if (this.#run === run) this.#run = undefined;
+    this.#lastExit = exit;
+    return exit;
+  }
+
+  /**
+   * A run ended: the state it leads to is taken before "exit" is emitted, so an "exit" listener
+   * sees it (and may `start()` again once the process is done); the "state" event follows "exit"
+   * (or comes first thing in that `start()`).
+   */
+  #announceExit(exit: ProcessExit, state: ProcessState): void {
+    const previous = this.#state.setQuietly(state);
+    if (previous !== state) this.#pendingState = previous;
+    this.#ctx.events.emit("exit", exit);
+    this.#flushState();
+  }
+
+  #flushState(): void {
+    const previous = this.#pendingState;
+    if (previous === undefined) return;
+    this.#pendingState = undefined;
+    this.#ctx.events.emit("state", this.#state.value, previous);
+  }
+
+  #setState(state: ProcessState): void {
+    this.#flushState();
+    this.#state.set(state);
+  }
+
+  /** The restart backoff; over at once when a stop is (or was already) requested. */
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopRequested) return Promise.resolve();
+    this.#restartAt = performance.now() + ms;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        this.#restartAt = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+}
