@@ -61,7 +61,9 @@ describe("Emitter", () => {
   });
 });
 
-class TestError extends SpecterError<"poll" | "callback"> {}
+class TestError extends SpecterError<"poll" | "callback"> {
+  static override readonly kind = "thing";
+}
 
 describe("Reporter and StateCell", () => {
   test("report() remembers the last error and hands it to the listeners", () => {
@@ -71,10 +73,10 @@ describe("Reporter and StateCell", () => {
       got.push(`${who}: ${error.message}`);
     });
     const reporter = new Reporter(listeners);
-    reporter.report(new TestError("w", "poll", "w: offline"), "w");
-    expect(got).toEqual(["w: w: offline"]);
+    reporter.report(new TestError("w", "poll", "offline"), "w");
+    expect(got).toEqual(['w: thing "w": offline']);
     expect(reporter.reported).toBe(1);
-    expect(reporter.last).toMatchObject({ message: "w: offline", phase: "poll" });
+    expect(reporter.last).toMatchObject({ message: 'thing "w": offline', phase: "poll" });
     expect(typeof reporter.last?.at).toBe("number");
   });
 
@@ -84,11 +86,11 @@ describe("Reporter and StateCell", () => {
     const printed: unknown[][] = [];
     console.error = (...args: unknown[]) => printed.push(args);
     try {
-      reporter.report(new TestError("w", "poll", 'watcher "w": offline'));
+      reporter.report(new TestError("w", "poll", "offline"));
     } finally {
       console.error = original;
     }
-    expect(printed).toEqual([['[specter] watcher "w": offline']]);
+    expect(printed).toEqual([['[specter] thing "w": offline']]);
   });
 
   test("callbackFailed() counts a throwing callback and reports it wrapped", () => {
@@ -108,7 +110,7 @@ describe("Reporter and StateCell", () => {
     subscribers.emit(1);
     expect(reporter.callbackErrors).toBe(1);
     expect(got.map((e) => [e.phase, e.message, e.cause])).toEqual([
-      ["callback", "listener threw: bad", "bad"],
+      ["callback", 'thing "w": listener threw: bad', "bad"],
     ]);
   });
 

@@ -7,15 +7,8 @@ import type { ProcessErrorPhase } from "./health.ts";
  * listens): a callback that threw, a stream that failed, a restart that could not spawn.
  */
 export class ProcessError extends SpecterError<ProcessErrorPhase> {
+  static override readonly kind = "ManagedProcess";
   override readonly name: string = "ProcessError";
-  constructor(
-    process: string,
-    phase: ProcessErrorPhase,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(process, phase, `ManagedProcess "${process}": ${message}`, options);
-  }
 
   /** The managed process's name (the same as `owner`). */
   get process(): string {

@@ -3,10 +3,8 @@ import type { ErrorPhase, WatcherMode } from "./health.ts";
 
 /** An error reported by a watcher: `phase` says where it came from, `cause` is the original. */
 export class WatcherError extends SpecterError<ErrorPhase> {
+  static override readonly kind = "watcher";
   override readonly name = "WatcherError";
-  constructor(watcher: string, phase: ErrorPhase, message: string, options?: { cause?: unknown }) {
-    super(watcher, phase, `watcher "${watcher}": ${message}`, options);
-  }
 
   /** The watcher's name (the same as `owner`). */
   get watcher(): string {
