@@ -33,3 +33,27 @@ export class EventBus<E extends EventMap = EventMap> {
     this.#any.emit(event, data);
   }
 }
+
+/**
+ * Subscribes `handler` to `event` of `bus` until `owner` closes (a service's `listen`); returns a
+ * function that ends it earlier, and drops it from the owner.
+ */
+export function listenTo(
+  owner: { addCleanup(fn: () => unknown, label?: string): () => void },
+  bus: unknown,
+  event: unknown,
+  handler: unknown,
+): () => void {
+  if (!(bus instanceof EventBus)) {
+    throw new TypeError("listen(source, event, handler): source must be a Service or an EventBus");
+  }
+  if (typeof handler !== "function") {
+    throw new TypeError(`listen(): the handler of "${String(event)}" must be a function`);
+  }
+  const off = bus.on(event as PropertyKey, handler as (data: unknown) => unknown);
+  const remove = owner.addCleanup(off, `listener of "${String(event)}"`);
+  return () => {
+    off();
+    remove();
+  };
+}

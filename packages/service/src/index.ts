@@ -1,16 +1,19 @@
 export type { Activity } from "./activity.ts";
 export { CLEANUP_METHODS, type CleanupMethod } from "./cleanup.ts";
-export { RegistryError, ServiceError, type ServiceErrorPhase } from "./errors.ts";
+export type { OnDataOptions } from "./data.ts";
+export { RegistryError, ServiceError } from "./errors.ts";
 export { EventBus, type EventMap } from "./event-bus.ts";
-export { type ProvideOptions, Registry, type RegistryEntryInfo, registry } from "./registry.ts";
+export { ServiceErrorPhase, ServiceHealth, ServiceState, TaskCounts } from "./health.ts";
+export type { ServiceProcessOptions } from "./ownership.ts";
 export {
-  Service,
-  type ServiceHealth,
-  type ServiceOptions,
-  type ServiceProcessOptions,
-  type ServiceState,
-  type ServiceTypes,
-} from "./service.ts";
+  type ProvideOptions,
+  Registry,
+  type RegistryEntryInfo,
+  type RegistryEvents,
+  registry,
+} from "./registry.ts";
+export { Service } from "./service.ts";
+export type { HandleSignalsOptions } from "./signals.ts";
 export { createStatusApp, type StatusAppOptions, statusOf } from "./status/app.ts";
 export { maskArgv } from "./status/mask.ts";
 export {
@@ -24,3 +27,4 @@ export {
 } from "./status/schemas.ts";
 export { type ServeStatusOptions, type StatusServer, serveStatus } from "./status/serve.ts";
 export type { SpawnHandle, TaskHandle } from "./tasks.ts";
+export type { ServiceEvents, ServiceOptions, ServiceTypes } from "./types.ts";

@@ -1,14 +1,19 @@
 import {
+  type CleanupOwner,
   type Duration,
   durationSchema,
+  Emitter,
   formatDuration,
-  Listeners,
+  type HostSignal,
+  isCleanupOwner,
   parseOptions,
 } from "@specter/core";
 import { z } from "zod";
 import type { Activity } from "./activity.ts";
 import { RegistryError } from "./errors.ts";
-import { Service, type ServiceTypes } from "./service.ts";
+import { Service } from "./service.ts";
+import { type HandleSignalsOptions, handleRegistrySignals } from "./signals.ts";
+import type { ServiceTypes } from "./types.ts";
 
 interface Entry {
   value: unknown;
@@ -17,8 +22,11 @@ interface Entry {
 }
 
 export interface ProvideOptions {
-  /** Something with `addCleanup` (a Service): when it stops, the key is unregistered. */
-  owner?: { addCleanup(fn: () => unknown): unknown; name?: string };
+  /**
+   * When it closes, the key is unregistered: a Service, a core `Scope`, anything with
+   * `addCleanup(fn)`. Its `name`, if it has one, is listed as the owner.
+   */
+  owner?: CleanupOwner & { name?: string };
   /** Replace an existing value instead of throwing. */
   replace?: boolean;
 }
@@ -32,6 +40,12 @@ export interface RegistryEntryInfo {
 
 type AnyService = Service<ServiceTypes>;
 
+/** The events of `registry.on(event, fn)`, with their listeners' arguments. */
+export type RegistryEvents = {
+  /** What happens in every registered service. */
+  activity: [activity: Activity];
+};
+
 /**
  * Named values shared between services (`provide` / `resolve` / `require` / `waitFor`), and the
  * list of services that a status endpoint shows and a host shutdown stops.
@@ -41,8 +55,9 @@ export class Registry {
   #waiters = new Map<string, Set<(value: unknown) => void>>();
   #services: AnyService[] = [];
   #serviceOffs = new Map<AnyService, () => void>();
-  #activity = new Listeners<[Activity]>((error) =>
-    console.error("[specter] registry activity listener threw:", error),
+  #stopRequested = false;
+  readonly #emitter = new Emitter<RegistryEvents>(["activity"], "Registry.on()", (error) =>
+    console.error('[specter] an "activity" listener of the registry threw:', error),
   );
 
   /** Makes `value` available under `key`. @throws {RegistryError} when the key is taken (unless `replace`). */
@@ -51,20 +66,20 @@ export class Registry {
     const existing = this.#entries.get(key);
     if (existing && !options.replace) {
       throw new RegistryError(
-        `provide("${key}"): the key is taken${existing.owner ? ` by service "${existing.owner}"` : ""}; pass { replace: true } to replace it, or unregister("${key}") first`,
+        `provide("${key}"): the key is taken${existing.owner ? ` by "${existing.owner}"` : ""}; pass { replace: true } to replace it, or unregister("${key}") first`,
       );
     }
     const owner = options.owner;
-    if (owner !== undefined && typeof owner?.addCleanup !== "function") {
+    if (owner !== undefined && !isCleanupOwner(owner)) {
       throw new TypeError(
-        `provide("${key}"): options.owner must have addCleanup(fn), like a Service`,
+        `provide("${key}"): options.owner must have addCleanup(fn), like a Service or a Scope`,
       );
     }
     existing?.removeCleanup?.();
     const entry: Entry = { value, owner: owner?.name, removeCleanup: undefined };
     const cleanup = owner?.addCleanup(() => {
       if (this.#entries.get(key) === entry) this.#entries.delete(key);
-    });
+    }, `registry key "${key}"`);
     if (typeof cleanup === "function") entry.removeCleanup = cleanup as () => void;
     this.#entries.set(key, entry);
     const waiters = this.#waiters.get(key);
@@ -172,7 +187,7 @@ export class Registry {
     this.#services.push(service);
     this.#serviceOffs.set(
       service,
-      service.onActivity((activity) => this.#activity.emit(activity)),
+      service.on("activity", (activity) => this.#emitter.emit("activity", activity)),
     );
     return service;
   }
@@ -195,47 +210,46 @@ export class Registry {
     return this.#services.find((s) => s.name === name);
   }
 
-  /** What happens in every registered service. */
+  /**
+   * Calls `fn` on each `event` ("activity": what happens in every registered service). Returns a
+   * function that unsubscribes. @throws {OptionsError} for an unknown event.
+   */
+  on<K extends keyof RegistryEvents>(
+    event: K,
+    fn: (...args: RegistryEvents[K]) => unknown,
+  ): () => void {
+    return this.#emitter.on(event, fn);
+  }
+
+  /** The same as `on("activity", fn)`. */
   onActivity(fn: (activity: Activity) => unknown): () => void {
-    return this.#activity.add(fn);
+    return this.on("activity", fn);
+  }
+
+  /** True once `stop()` was called (by hand or by a signal); it stays true. */
+  get stopRequested(): boolean {
+    return this.#stopRequested;
   }
 
   /** Stops every registered service, most recently registered first, one after another. */
   async stop(): Promise<void> {
+    this.#stopRequested = true;
     for (const service of [...this.#services].reverse()) await service.stop();
   }
 
   /**
-   * On SIGINT or SIGTERM, stops every registered service (newest first), then lets the signal end
-   * the host as it would have without this handler. A second signal while stopping ends the host at
-   * once. Returns a function that removes the handlers.
+   * On SIGINT or SIGTERM (or `signals`), calls `onSignal` and stops every registered service,
+   * newest first. Then,
+   * without `onStopped`, the signal is raised again and ends the host as it would have without
+   * this handler; with it, `onStopped(signal)` is called and the program decides how to end. A
+   * second signal while stopping ends the host at once, or calls `onRepeat`. Returns a function
+   * that removes the handlers.
+   * @throws {OptionsError} for a bad option.
    */
-  handleSignals(
-    signals: readonly ("SIGINT" | "SIGTERM" | "SIGHUP")[] = ["SIGINT", "SIGTERM"],
-  ): () => void {
-    let stopping = false;
-    const remove = () => {
-      for (const signal of signals) process.off(signal, handlers[signal] as () => void);
-    };
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        remove();
-        process.kill(process.pid, signal);
-        return;
-      }
-      stopping = true;
-      this.stop().finally(() => {
-        remove();
-        // With no other handler left, the re-raised signal ends the host the default way.
-        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      });
-    };
-    const handlers = Object.fromEntries(signals.map((s) => [s, () => onSignal(s)])) as Record<
-      string,
-      () => void
-    >;
-    for (const signal of signals) process.on(signal, handlers[signal] as () => void);
-    return remove;
+  handleSignals(signals?: readonly HostSignal[]): () => void;
+  handleSignals(options: HandleSignalsOptions): () => void;
+  handleSignals(arg: readonly HostSignal[] | HandleSignalsOptions = {}): () => void {
+    return handleRegistrySignals(this, arg);
   }
 }
 

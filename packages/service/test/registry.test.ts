@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { Registry, RegistryError, Service } from "../src/index.ts";
+import { OptionsError } from "@specter/core";
+import { collectLines, descendants, isAlive, waitFor } from "@specter/core/testing";
+import { type Activity, Registry, RegistryError, Service } from "../src/index.ts";
 
 describe("Registry", () => {
   test("provide, resolve, require, list and unregister", () => {
@@ -111,11 +113,38 @@ describe("Registry", () => {
     expect(r.deregister(b)).toBe(true);
     expect(r.services().map((s) => s.name)).toEqual(["a", "c"]);
   });
+
+  test('on("activity") and onActivity see every registered service; unknown events are OptionsErrors', async () => {
+    const r = new Registry();
+    const seen: string[] = [];
+    const off = r.on("activity", (a: Activity) => void seen.push(`${a.service} ${a.type}`));
+    const old: string[] = [];
+    r.onActivity((a) => void old.push(a.service));
+    const svc = r.register(new Service("watched"));
+    await svc.start();
+    off();
+    await svc.stop();
+    expect(seen).toEqual(["watched service", "watched service"]);
+    expect(old).toEqual(["watched", "watched", "watched", "watched"]);
+    expect(() => r.on("state" as never, () => {})).toThrow(OptionsError);
+  });
+
+  test("stopRequested is true from the moment stop() is called, and stays true", async () => {
+    const r = new Registry();
+    const gate = Promise.withResolvers<void>();
+    const svc = r.register(new Service("slow-stop", { onStop: () => gate.promise }));
+    await svc.start();
+    expect(r.stopRequested).toBe(false);
+    const stopping = r.stop();
+    expect(r.stopRequested).toBe(true);
+    gate.resolve();
+    await stopping;
+    expect(r.stopRequested).toBe(true);
+  });
 });
 
 describe("Registry.handleSignals", () => {
   test("SIGTERM stops every registered service, then ends the host by the signal; no process survives", async () => {
-    const { collectLines, descendants, isAlive, waitFor } = await import("@specter/core/testing");
     const host = Bun.spawn(
       [process.execPath, new URL("./fixtures/host.ts", import.meta.url).pathname],
       { stdout: "pipe", stderr: "pipe" },
@@ -136,4 +165,79 @@ describe("Registry.handleSignals", () => {
       host.kill("SIGKILL");
     }
   }, 15_000);
+
+  test('the signal list form: handleSignals(["SIGTERM"]) stops, then ends the host by the signal', async () => {
+    const run = await host("array");
+    expect(run.signalCode).toBe("SIGTERM");
+    expect(run.lines).toEqual(["ready", "stopping"]);
+    expect(run.left).toEqual([]);
+  }, 15_000);
+
+  test("with options: onSignal first, then the stop; onStopped after it, and the signal is not raised again", async () => {
+    const run = await host("on-stopped");
+    expect(run.signalCode).toBeNull();
+    expect(run.exitCode).toBe(3);
+    expect(run.lines).toEqual([
+      "ready",
+      "got SIGTERM; stopRequested false",
+      "stopping",
+      "stopped by SIGTERM; stopRequested true",
+    ]);
+    expect(run.left).toEqual([]);
+  }, 15_000);
+
+  test("a second signal while stopping goes to onRepeat, and the stop carries on", async () => {
+    const run = await host("repeat", (child) => child.kill("SIGINT"));
+    expect(run.exitCode).toBe(3);
+    expect(run.lines).toEqual([
+      "ready",
+      "got SIGTERM; stopRequested false",
+      "stopping",
+      "repeat SIGINT",
+      "stopped by SIGTERM; stopRequested true",
+    ]);
+    expect(run.left).toEqual([]);
+  }, 15_000);
+
+  test("bad options are OptionsErrors", () => {
+    const r = new Registry();
+    expect(() => r.handleSignals({ onStopped: 1 } as never)).toThrow(
+      'Registry.handleSignals(): option "onStopped" got 1: expected a function (signal) => void',
+    );
+    expect(() => r.handleSignals(["SIGUSR1"] as never)).toThrow('option "signals.0"');
+  });
 });
+
+/**
+ * Runs fixtures/signals.ts in `mode`, sends SIGTERM once it is ready and, once it says
+ * "stopping", calls `whileStopping`. Returns how it ended, what it printed and which of its
+ * processes are left.
+ */
+async function host(mode: string, whileStopping?: (child: Bun.Subprocess) => void) {
+  const child = Bun.spawn(
+    [process.execPath, new URL("./fixtures/signals.ts", import.meta.url).pathname, mode],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const { lines, done: reading } = collectLines(child.stdout);
+  try {
+    await waitFor(() => lines.includes("ready"), { timeout: 5000 });
+    await waitFor(() => descendants(child.pid).length >= 3, { timeout: 5000 });
+    const tree = descendants(child.pid);
+    child.kill("SIGTERM");
+    if (whileStopping) {
+      await waitFor(() => lines.includes("stopping"), { timeout: 5000 });
+      whileStopping(child);
+    }
+    await child.exited;
+    await reading;
+    expect(await new Response(child.stderr).text()).toBe("");
+    return {
+      lines,
+      exitCode: child.exitCode,
+      signalCode: child.signalCode,
+      left: tree.filter(isAlive),
+    };
+  } finally {
+    child.kill("SIGKILL");
+  }
+}

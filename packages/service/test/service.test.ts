@@ -1,8 +1,15 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { OptionsError } from "@specter/core";
+import { OptionsError, Scope } from "@specter/core";
 import { descendants, isAlive, waitFor } from "@specter/core/testing";
+import { ManagedProcess } from "@specter/process";
 import { Watcher } from "@specter/watcher";
-import { Service, type ServiceError, type ServiceState } from "../src/index.ts";
+import {
+  type Activity,
+  Registry,
+  Service,
+  type ServiceError,
+  type ServiceState,
+} from "../src/index.ts";
 
 const services: { stop(): Promise<void> }[] = [];
 function track<S extends { stop(): Promise<void> }>(s: S): S {
@@ -429,12 +436,63 @@ describe("events and state", () => {
     expect(own).toEqual([1, 2]);
   });
 
-  test("setState merges shallowly and notifies; subscribe supports immediate and owner", async () => {
+  test("setData merges shallowly and notifies; onData supports immediate and owner", async () => {
+    const s = track(
+      new Service<{ data: { load: number; disk?: number } }>("with-data", {
+        initialData: { load: 0 },
+      }),
+    );
+    const owner = track(new Service("owner"));
+    await owner.start();
+    const seen: [number, number][] = [];
+    s.onData((data, previous) => void seen.push([data.load, previous.load]), {
+      immediate: true,
+      owner,
+    });
+    const all: number[] = [];
+    const off = s.on("data", (data) => void all.push(data.load));
+    const before = s.data;
+    s.setData({ load: 1 });
+    s.setData({ disk: 5 });
+    expect(s.data).toEqual({ load: 1, disk: 5 });
+    expect(before).toEqual({ load: 0 }); // each change is a new object
+    await owner.stop();
+    off();
+    s.setData({ load: 2 });
+    expect(seen).toEqual([
+      [0, 0],
+      [1, 0],
+      [1, 1],
+    ]);
+    expect(all).toEqual([1, 1]);
+    expect(() => new Service("both", { initialData: {}, initialState: {} })).toThrow(
+      'Service "both": option "initialState" got {}: expected only one of initialData and initialState',
+    );
+  });
+
+  test("a throwing data listener is reported, with immediate too", async () => {
+    const s = track(new Service<{ data: { n: number } }>("bad-data", { initialData: { n: 0 } }));
+    const errors = errorsOf(s);
+    s.onData(
+      () => {
+        throw new Error("data bug");
+      },
+      { immediate: true },
+    );
+    s.setData({ n: 1 });
+    expect(errors.map((e) => [e.phase, e.message])).toEqual([
+      ["listener", 'service "bad-data": a listener of "data" threw: data bug'],
+      ["listener", 'service "bad-data": a listener of "data" threw: data bug'],
+    ]);
+  });
+
+  test("deprecated: getState, setState, subscribe and initialState still work, as data, setData and onData", async () => {
     const s = track(
       new Service<{ state: { load: number; disk?: number } }>("stateful", {
         initialState: { load: 0 },
       }),
     );
+    expect(s.data).toEqual({ load: 0 });
     const owner = track(new Service("owner"));
     await owner.start();
     const seen: [number, number][] = [];
@@ -445,6 +503,7 @@ describe("events and state", () => {
     s.setState({ load: 1 });
     s.setState({ disk: 5 });
     expect(s.getState()).toEqual({ load: 1, disk: 5 });
+    expect(s.getState()).toBe(s.data);
     await owner.stop();
     s.setState({ load: 2 });
     expect(seen).toEqual([
@@ -531,5 +590,142 @@ describe("owning watchers and processes", () => {
     await expect(s.start()).rejects.toThrow("config missing");
     expect(isAlive(pid)).toBe(false);
     expect(watcher?.state).toBe("stopped");
+  }, 10_000);
+});
+
+describe("on(event, fn)", () => {
+  test("state, error, activity and data events; each returns an unsubscribe; the old names are the same", async () => {
+    const s = track(new Service<{ data: { n: number } }>("observed", { initialData: { n: 0 } }));
+    const got: string[] = [];
+    const offs = [
+      s.on("state", (state, previous) => void got.push(`state ${previous}->${state}`)),
+      s.on("error", (error) => void got.push(`error ${error.phase}`)),
+      s.on("activity", (a: Activity) => void got.push(`activity ${a.type}`)),
+      s.on("data", (data, previous) => void got.push(`data ${previous.n}->${data.n}`)),
+    ];
+    const old: string[] = [];
+    s.onLifecycle((state) => void old.push(state));
+    s.onError((error) => void old.push(error.phase));
+    s.onActivity((a) => void old.push(a.type));
+    await s.start();
+    s.setData({ n: 1 });
+    s.timeout(() => {
+      throw new Error("boom");
+    }, "1ms");
+    await waitFor(() => got.includes("error task"));
+    for (const off of offs) {
+      off();
+      off(); // twice is harmless
+    }
+    await s.stop();
+    s.setData({ n: 2 });
+    expect(got).toEqual([
+      "state idle->starting",
+      "activity service",
+      "state starting->running",
+      "activity service",
+      "data 0->1",
+      "activity error",
+      "error task",
+    ]);
+    expect(old).toEqual([
+      "starting",
+      "service",
+      "running",
+      "service",
+      "error",
+      "task",
+      "stopping",
+      "service",
+      "stopped",
+      "service",
+    ]);
+  });
+
+  test("an unknown event or a listener that is not a function is an OptionsError", () => {
+    const s = new Service("strict-events");
+    expect(() => s.on("lifecycle" as never, () => {})).toThrow(OptionsError);
+    expect(() => s.on("lifecycle" as never, () => {})).toThrow(
+      'Service "strict-events".on(): option "event" got "lifecycle": expected one of "state", "error", "activity", "data"',
+    );
+    expect(() => s.on("state", 5 as never)).toThrow("expected a function");
+  });
+
+  test("a throwing state listener is reported as a listener error; the others still run", async () => {
+    const s = track(new Service("throwing-state"));
+    const errors = errorsOf(s);
+    const states: ServiceState[] = [];
+    s.on("state", () => {
+      throw new Error("state bug");
+    });
+    s.on("state", (state) => void states.push(state));
+    await s.start();
+    expect(states).toEqual(["starting", "running"]);
+    expect(errors[0]?.message).toBe(
+      'service "throwing-state": a listener of "state" threw: state bug',
+    );
+  });
+});
+
+describe("the service's scope", () => {
+  test("a stop closes the lifetime's scope and opens a fresh one; cleanups added while stopped run at the next stop", async () => {
+    const log: string[] = [];
+    const s = track(new Service("lifetimes"));
+    s.addCleanup(() => log.push("added before start"));
+    const first = s.scope;
+    expect(first).toBeInstanceOf(Scope);
+    expect(first.state).toBe("open");
+    await s.start();
+    const child = s.scope.fork("request");
+    child.addCleanup(() => log.push("forked scope"));
+    await s.stop();
+    expect(log).toEqual(["forked scope", "added before start"]);
+    expect(first.state).toBe("closed");
+    expect(child.state).toBe("closed");
+    expect(s.scope).not.toBe(first);
+    expect(s.scope.state).toBe("open");
+    s.addCleanup(() => log.push("added after stop"));
+    expect(s.health().owned).toBe(1);
+    await s.start();
+    await s.stop();
+    expect(log).toEqual(["forked scope", "added before start", "added after stop"]);
+  });
+
+  test("addCleanup of something that is not a function is an OptionsError naming the service", () => {
+    expect(() => new Service("tidy").addCleanup("later" as never)).toThrow(
+      'Service "tidy".addCleanup(): option "fn" got "later": expected a function',
+    );
+  });
+
+  test("a stop of a service that never started still runs the cleanups added to it", async () => {
+    const log: string[] = [];
+    const s = new Service("never-started");
+    s.addCleanup(() => log.push("ran"));
+    await s.stop();
+    expect(log).toEqual(["ran"]);
+    expect(s.state).toBe("stopped");
+  });
+
+  test("a core Scope owns registry keys, data subscriptions and processes (attach)", async () => {
+    const scope = new Scope("request");
+    const registry = new Registry();
+    registry.provide("db", { ok: true }, { owner: scope });
+    expect(registry.list()).toEqual([{ key: "db", kind: "Object", owner: "request" }]);
+    const s = track(new Service<{ data: { n: number } }>("source", { initialData: { n: 0 } }));
+    const seen: number[] = [];
+    s.onData((data) => void seen.push(data.n), { owner: scope });
+    const proc = new ManagedProcess("sleeper", { terminateTimeout: "2s" }).attach(scope);
+    proc.start(["sleep", "30"]);
+    const pid = proc.pid as number;
+    s.setData({ n: 1 });
+    await scope.close();
+    s.setData({ n: 2 });
+    expect(seen).toEqual([1]);
+    expect(registry.resolve("db")).toBeUndefined();
+    expect(proc.state).toBe("stopped");
+    expect(isAlive(pid)).toBe(false);
+    expect(() => s.onData(() => {}, { owner: {} as never })).toThrow(
+      "onData(): options.owner must have addCleanup(fn), like a Service or a Scope",
+    );
   }, 10_000);
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
-import { Watcher } from "@specter/watcher";
+import { ProcessHealth } from "@specter/process";
+import { Watcher, WatcherHealth } from "@specter/watcher";
 import {
   ActivityEvent,
   ErrorResponse,
@@ -8,6 +9,7 @@ import {
   maskArgv,
   Registry,
   Service,
+  ServiceHealth,
   ServiceStatus,
   StatusResponse,
   type StatusServer,
@@ -252,6 +254,135 @@ describe("status endpoint", () => {
     expect(() => serveStatus({ registry: {} as never })).toThrow(
       'createStatusApp: option "registry" got {}: expected a Registry',
     );
+  });
+});
+
+describe("every health field reaches /status", () => {
+  /** Every key path in `value`, array elements by index: `processes[0].lastExit.pid`. */
+  function keyPaths(value: unknown, path = ""): string[] {
+    if (Array.isArray(value)) return value.flatMap((v, i) => keyPaths(v, `${path}[${i}]`));
+    if (value === null || typeof value !== "object") return [];
+    return Object.entries(value).flatMap(([key, v]) => {
+      const at = path ? `${path}.${key}` : key;
+      return [at, ...keyPaths(v, at)];
+    });
+  }
+
+  test("the key sets of health() (service, watchers, processes, children) and of GET /status match", async () => {
+    const registry = new Registry();
+    let n = 0;
+    const svc = registry.register(
+      new Service("fields", {
+        async onStart(s) {
+          s.own(new Watcher("counter", { poll: () => ++n, interval: "10ms" })).start();
+          const flaky = s.own(
+            new Watcher("flaky", {
+              poll: () => Promise.reject(new Error("no sensor")),
+              interval: "1h",
+              retry: false,
+            }),
+          );
+          flaky.onError(() => {});
+          flaky.start();
+          s.startProcess(["sleep", "30"], { terminateTimeout: "2s" });
+          s.startProcess(["sh", "-c", "exit 4"], { name: "once" });
+          s.timeout(() => {
+            throw new Error("task bug");
+          }, "1ms");
+          await s.adopt(
+            new Service("child", {
+              onStart: (c) => void c.startProcess(["sleep", "30"], { terminateTimeout: "2s" }),
+            }),
+          );
+        },
+      }),
+    );
+    svc.onError(() => {});
+    await svc.start();
+    cleanups.push(() => registry.stop());
+    const server = serveStatus({ registry });
+    cleanups.push(() => server.stop());
+    // Wait until the nullable objects are filled in, so their fields are compared too.
+    await waitFor(() => {
+      const h = svc.health();
+      return (
+        h.lastError &&
+        h.watchers.every((w) => w.lastValueAt || w.lastError) &&
+        h.processes.some((p) => p.lastExit)
+      );
+    });
+
+    const body = (await (await get(server, "/status")).json()) as { services: unknown[] };
+    const status = StatusResponse.parse(body); // strict: no field the schemas do not know
+    const json = body.services[0];
+    const health = svc.health();
+    ServiceHealth.parse(health); // strict: health() has exactly the fields of its schema
+    for (const w of health.watchers) WatcherHealth.parse(w);
+    for (const p of health.processes) ProcessHealth.parse(p);
+
+    const added = /(^|\.|\])(healthy|reasons|argv)(\[|\.|$)/;
+    const fromHealth = keyPaths(health).sort();
+    const shown = keyPaths(json).filter((path) => !added.test(path));
+    expect(shown.sort()).toEqual(fromHealth);
+    // Not vacuous: the nested objects were there to compare.
+    for (const path of [
+      "owned",
+      "lastError.phase",
+      "watchers[1].lastError.message",
+      "processes[1].lastExit.exitCode",
+      "processes[0].streams.stdout.lines",
+      "children[0].processes[0].pid",
+    ]) {
+      expect(fromHealth).toContain(path);
+    }
+    expect(status.services[0]?.processes.map((p) => p.argv)).toEqual([
+      ["sleep", "30"],
+      ["sh", "-c", "exit 4"],
+    ]);
+  }, 10_000);
+
+  test("the status schemas are strict: a field they do not know fails the parse", () => {
+    const watcher = {
+      name: "w",
+      mode: "poll",
+      state: "idle",
+      isolation: "thread",
+      errorCount: 0,
+      consecutiveErrors: 0,
+      callbackErrors: 0,
+      lastError: null,
+      lastValueAt: null,
+      delivered: 0,
+      deduped: 0,
+      uptime: 0,
+      subscribers: 0,
+      skippedTicks: 0,
+      workerRestarts: 0,
+      lastWorkerRestart: null,
+      nextRetryIn: null,
+    };
+    const service = {
+      name: "s",
+      state: "idle",
+      healthy: false,
+      reasons: ["s: service is idle"],
+      uptime: 0,
+      owned: 0,
+      tasks: { intervals: 0, timeouts: 0, spawned: 0 },
+      errorCount: 0,
+      lastError: null,
+      watchers: [watcher],
+      processes: [],
+      children: [],
+    };
+    expect(ServiceStatus.parse(service)).toEqual(service as never);
+    expect(() => ServiceStatus.parse({ ...service, extra: 1 })).toThrow();
+    expect(() =>
+      ServiceStatus.parse({ ...service, watchers: [{ ...watcher, extra: 1 }] }),
+    ).toThrow();
+    expect(() =>
+      ServiceStatus.parse({ ...service, children: [{ ...service, extra: 1 }] }),
+    ).toThrow();
   });
 });
 

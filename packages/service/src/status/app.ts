@@ -5,9 +5,10 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import type { Activity } from "../activity.ts";
 import { registry as defaultRegistry, Registry } from "../registry.ts";
-import type { Service, ServiceTypes } from "../service.ts";
+import type { Service } from "../service.ts";
+import type { ServiceTypes } from "../types.ts";
 import { maskArgv } from "./mask.ts";
-import { ProcessStatus, type ServiceStatusShape, WatcherStatus } from "./schemas.ts";
+import type { ProcessStatus, ServiceStatus } from "./schemas.ts";
 
 export interface StatusAppOptions {
   /** Whose services to show (default: the shared `registry`). */
@@ -146,24 +147,23 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
   return app;
 }
 
-/** A service's status: its health, with process command lines masked and nothing else exposed. */
-export function statusOf(service: Service<ServiceTypes>, path = service.name): ServiceStatusShape {
-  const health = service.health();
+/**
+ * A service's status: its health as it is (every field, so one added to a `health()` shows up
+ * here without a change), with process command lines masked, and why it is not healthy.
+ */
+export function statusOf(service: Service<ServiceTypes>, path = service.name): ServiceStatus {
+  const { processes: _, children: __, ...health } = service.health();
   const reasons: string[] = [];
   if (health.state !== "running") reasons.push(`${path}: service is ${health.state}`);
-  const watchers = health.watchers.map((w) => WatcherStatus.parse(w));
-  for (const w of watchers) {
+  for (const w of health.watchers) {
     if (w.state === "failed")
       reasons.push(
         `${path}: watcher "${w.name}" failed${w.lastError ? `: ${w.lastError.message}` : ""}`,
       );
   }
-  const processes = service.ownedProcesses().map((p) =>
-    ProcessStatus.parse({
-      ...p.health(),
-      argv: maskArgv(p.argv ?? []),
-    }),
-  );
+  const processes: ProcessStatus[] = service
+    .ownedProcesses()
+    .map((p) => ({ ...p.health(), argv: maskArgv(p.argv ?? []) }));
   for (const p of processes) {
     if (p.state === "failed")
       reasons.push(`${path}: process "${p.name}" gave up after ${p.restarts} restarts`);
@@ -174,19 +174,7 @@ export function statusOf(service: Service<ServiceTypes>, path = service.name): S
   }
   const children = service.ownedChildren().map((child) => statusOf(child, `${path}/${child.name}`));
   for (const child of children) reasons.push(...child.reasons);
-  return {
-    name: health.name,
-    state: health.state,
-    healthy: reasons.length === 0,
-    reasons,
-    uptime: health.uptime,
-    errorCount: health.errorCount,
-    lastError: health.lastError,
-    tasks: health.tasks,
-    watchers,
-    processes,
-    children,
-  };
+  return { ...health, healthy: reasons.length === 0, reasons, processes, children };
 }
 
 /** JSON for an event: values that do not serialise (bigint, cycles) are shown as text. */

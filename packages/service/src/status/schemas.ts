@@ -1,111 +1,56 @@
 /**
  * The shapes of the status endpoint's responses, as zod schemas, for clients that want to
- * validate what they get: `StatusResponse.parse(await res.json())`.
+ * validate what they get: `StatusResponse.parse(await res.json())`. They are built from the
+ * health schemas of the packages that own them (`WatcherHealth`, `ProcessHealth`,
+ * `ServiceHealth`), and are strict like them: a field `health()` gains reaches `/status` and
+ * these schemas at once, and nothing else does.
  */
+import { ProcessHealth } from "@specter/process";
+import { WatcherHealth } from "@specter/watcher";
 import { z } from "zod";
+import { ServiceHealth } from "../health.ts";
 
-const LastError = z.object({ message: z.string(), phase: z.string(), at: z.number() }).nullable();
+/** A watcher as `/status` shows it: exactly its `health()`. */
+export const WatcherStatus = WatcherHealth;
+export type WatcherStatus = z.infer<typeof WatcherStatus>;
 
-export const WatcherStatus = z.object({
-  name: z.string(),
-  mode: z.enum(["poll", "stream"]),
-  state: z.enum(["idle", "running", "backoff", "stopping", "stopped", "failed", "ended"]),
-  isolation: z.enum(["thread", "shared-worker", "dedicated-worker"]),
-  errorCount: z.number().int(),
-  consecutiveErrors: z.number().int(),
-  callbackErrors: z.number().int(),
-  lastError: LastError,
-  lastValueAt: z.number().nullable(),
-  delivered: z.number().int(),
-  deduped: z.number().int(),
-  uptime: z.number(),
-  subscribers: z.number().int(),
-  skippedTicks: z.number().int(),
-  workerRestarts: z.number().int(),
-  lastWorkerRestart: z.object({ reason: z.string(), at: z.number() }).nullable(),
-  nextRetryIn: z.number().nullable(),
-});
-
-const Exit = z.object({
-  pid: z.number().int(),
-  exitCode: z.number().int().nullable(),
-  signalCode: z.string().nullable(),
-  stopped: z.boolean(),
-  killed: z.boolean(),
-  uptime: z.number(),
-  at: z.number(),
-});
-
-const StreamStats = z.object({
-  lines: z.number(),
-  bytes: z.number(),
-  overflows: z.number(),
-  watchers: z.number(),
-});
-
-export const ProcessStatus = z.object({
-  name: z.string(),
+/** A process as `/status` shows it: its `health()` and its command line. */
+export const ProcessStatus = ProcessHealth.extend({
   /** The command line, with secret-looking values masked. */
   argv: z.array(z.string()),
-  pid: z.number().int().nullable(),
-  state: z.enum(["idle", "running", "restarting", "stopping", "stopped", "exited", "failed"]),
-  restarts: z.number().int(),
-  lastExit: Exit.nullable(),
-  uptime: z.number(),
-  callbackErrors: z.number().int(),
-  lastError: LastError,
-  nextRestartIn: z.number().nullable(),
-  streams: z.object({ stdout: StreamStats, stderr: StreamStats }),
 });
+export type ProcessStatus = z.infer<typeof ProcessStatus>;
 
-export interface ServiceStatusShape {
-  name: string;
-  state: "idle" | "starting" | "running" | "stopping" | "stopped" | "failed";
-  healthy: boolean;
-  reasons: string[];
-  uptime: number;
-  errorCount: number;
-  lastError: z.infer<typeof LastError>;
-  tasks: { intervals: number; timeouts: number; spawned: number };
-  watchers: z.infer<typeof WatcherStatus>[];
-  processes: z.infer<typeof ProcessStatus>[];
-  children: ServiceStatusShape[];
-}
-
-export const ServiceStatus: z.ZodType<ServiceStatusShape> = z.object({
-  name: z.string(),
-  state: z.enum(["idle", "starting", "running", "stopping", "stopped", "failed"]),
+/** A service as `/status` shows it: its `health()`, whether it is healthy, and why not. */
+export const ServiceStatus = ServiceHealth.omit({
+  processes: true,
+  children: true,
+}).extend({
   /** Running, and none of its watchers, processes or children failed. */
   healthy: z.boolean(),
   /** Why it is not healthy (empty when it is). */
   reasons: z.array(z.string()),
-  uptime: z.number(),
-  errorCount: z.number().int(),
-  lastError: LastError,
-  tasks: z.object({
-    intervals: z.number().int(),
-    timeouts: z.number().int(),
-    spawned: z.number().int(),
-  }),
-  watchers: z.array(WatcherStatus),
   processes: z.array(ProcessStatus),
-  get children() {
+  get children(): z.ZodArray<typeof ServiceStatus> {
     return z.array(ServiceStatus);
   },
 });
+export type ServiceStatus = z.infer<typeof ServiceStatus>;
 
-export const StatusResponse = z.object({
+export const StatusResponse = z.strictObject({
   services: z.array(ServiceStatus),
   at: z.number(),
 });
+export type StatusResponse = z.infer<typeof StatusResponse>;
 
-export const HealthzResponse = z.object({
+export const HealthzResponse = z.strictObject({
   ok: z.boolean(),
   services: z.number().int(),
   reasons: z.array(z.string()),
 });
+export type HealthzResponse = z.infer<typeof HealthzResponse>;
 
-export const ErrorResponse = z.object({
+export const ErrorResponse = z.strictObject({
   error: z.string(),
 });
 
@@ -127,7 +72,3 @@ export const ActivityEvent = z
     at: z.number(),
   })
   .loose();
-
-export type StatusResponse = z.infer<typeof StatusResponse>;
-export type HealthzResponse = z.infer<typeof HealthzResponse>;
-export type ServiceStatus = ServiceStatusShape;
