@@ -9,8 +9,10 @@ import { OptionsError } from "./options.ts";
 export type EventArgs = Record<string, unknown[]>;
 
 export class Emitter<E extends EventArgs> {
-  readonly #sets: { [K in keyof E]: Listeners<E[K]> };
-  readonly #names: string;
+  // Parallel to `#events` (a list the class shares across its instances): an array and no
+  // per-instance strings, since a host may hold 100,000 watchers, each with an emitter.
+  readonly #events: readonly (keyof E & string)[];
+  readonly #sets: Listeners<unknown[]>[];
   readonly #context: string;
 
   /**
@@ -24,10 +26,8 @@ export class Emitter<E extends EventArgs> {
     onError: (error: unknown, event: keyof E & string) => void,
   ) {
     this.#context = context;
-    this.#names = events.map((e) => JSON.stringify(e)).join(", ");
-    this.#sets = Object.fromEntries(
-      events.map((event) => [event, new Listeners((error) => onError(error, event))]),
-    ) as unknown as { [K in keyof E]: Listeners<E[K]> };
+    this.#events = events;
+    this.#sets = events.map((event) => new Listeners((error) => onError(error, event)));
   }
 
   /**
@@ -35,10 +35,11 @@ export class Emitter<E extends EventArgs> {
    * @throws {OptionsError} for an unknown event or a listener that is not a function.
    */
   on<K extends keyof E>(event: K, fn: (...args: E[K]) => unknown): () => void {
-    const set = Object.hasOwn(this.#sets, event) ? this.#sets[event] : undefined;
+    const set = this.#sets[this.#events.indexOf(event as keyof E & string)];
     if (!set) {
+      const names = this.#events.map((e) => JSON.stringify(e)).join(", ");
       throw new OptionsError(this.#context, [
-        { option: "event", value: event, expected: `one of ${this.#names}` },
+        { option: "event", value: event, expected: `one of ${names}` },
       ]);
     }
     if (typeof fn !== "function") {
@@ -46,15 +47,17 @@ export class Emitter<E extends EventArgs> {
         { option: "listener", value: fn, expected: "a function" },
       ]);
     }
-    return set.add(fn);
+    return set.add(fn as (...args: unknown[]) => unknown);
   }
 
   emit<K extends keyof E>(event: K, ...args: E[K]): void {
-    this.#sets[event].emit(...args);
+    this.listeners(event).emit(...args);
   }
 
   /** The listeners of one event, for hot paths and for `Reporter`/`StateCell`. */
   listeners<K extends keyof E>(event: K): Listeners<E[K]> {
-    return this.#sets[event];
+    return this.#sets[this.#events.indexOf(event as keyof E & string)] as unknown as Listeners<
+      E[K]
+    >;
   }
 }

@@ -34,20 +34,32 @@ export class Delivery<V> {
    * batch rather than per item (a clock read per item costs more than the delivery).
    */
   #valueClock = false;
-  readonly #o: DeliveryOptions<V>;
+  // Options held as own fields rather than one options object: one load less per item.
+  readonly #transform: DeliveryOptions<V>["transform"];
+  readonly #dedupe: DeliveryOptions<V>["dedupe"];
+  readonly #isolated: boolean;
+  readonly #values: Listeners<[V, ...unknown[]]>;
+  readonly #owner: unknown;
+  readonly #callbackFailed: DeliveryOptions<V>["callbackFailed"];
 
   constructor(options: DeliveryOptions<V>) {
-    this.#o = options;
+    this.#transform = options.transform;
+    this.#dedupe = options.dedupe;
+    this.#isolated = options.isolated;
+    this.#values = options.values;
+    this.#owner = options.owner;
+    this.#callbackFailed = options.callbackFailed;
   }
 
   deliver(raw: unknown): void {
     let value = raw as V;
-    const { transform, dedupe } = this.#o;
+    const transform = this.#transform;
+    const dedupe = this.#dedupe;
     if (transform) {
       try {
         value = transform(raw) as V;
       } catch (error) {
-        this.#o.callbackFailed("transform", error);
+        this.#callbackFailed("transform", error);
         return;
       }
     }
@@ -56,7 +68,7 @@ export class Delivery<V> {
       try {
         same = dedupe(this.#compareWith, value);
       } catch (error) {
-        this.#o.callbackFailed("dedupe", error);
+        this.#callbackFailed("dedupe", error);
         // The value counts as changed: dropping it would compare every later value with the
         // same stale one.
         same = false;
@@ -66,12 +78,12 @@ export class Delivery<V> {
         return;
       }
     }
-    if (dedupe) this.#compareWith = this.#o.isolated ? value : snapshot(value);
+    if (dedupe) this.#compareWith = this.#isolated ? value : snapshot(value);
     this.last = value;
     this.#hasLast = true;
     this.delivered++;
     this.#valueClock = true;
-    this.#o.values.emit(value, this.#o.owner);
+    this.#values.emit(value, this.#owner);
   }
 
   /**
