@@ -27,8 +27,34 @@ if (args === "help") {
 const { json, duration } = args;
 const print = (line: string) => console.log(line);
 
-const dir = mkdtempSync(join(tmpdir(), "specter-demo-"));
 const registry = new Registry();
+// Host signals go through the registry (and so through @specter/core's one set of hooks): the
+// first Ctrl-C or SIGTERM stops every service newest first, then the demo prints what is left.
+// Installed first, before anything is made or printed: a signal that comes before any handler
+// ends the host at once (Bun's default), with no summary and the temporary folder left behind.
+// One that comes during start-up is handled at its first await, and start-up stops there.
+let why: string | undefined;
+let t0 = 0;
+/** Marks the start of stopping; false when it had already begun. */
+const beginStop = (reason: string): boolean => {
+  if (why !== undefined) return false;
+  why = reason;
+  t0 = performance.now();
+  if (!json) print(`${reason}: stopping services in reverse order...`);
+  return true;
+};
+const removeSignalHandlers = registry.handleSignals({
+  onSignal: (signal) => {
+    beginStop(signal);
+  },
+  onStopped: () => finish(),
+  onRepeat: (signal) => {
+    console.error(`${signal} again: exiting without waiting`);
+    process.exit(130);
+  },
+});
+
+const dir = mkdtempSync(join(tmpdir(), "specter-demo-"));
 const view = createView(json, print);
 registry.onActivity(view.show);
 const services: Service[] = [
@@ -69,30 +95,6 @@ else {
   );
 }
 
-// Host signals go through the registry (and so through @specter/core's one set of hooks): the
-// first Ctrl-C or SIGTERM stops every service newest first, then the demo prints what is left.
-// Installed before the first await, so no signal can arrive before it.
-let why: string | undefined;
-let t0 = 0;
-/** Marks the start of stopping; false when it had already begun. */
-const beginStop = (reason: string): boolean => {
-  if (why !== undefined) return false;
-  why = reason;
-  t0 = performance.now();
-  if (!json) print(`${reason}: stopping services in reverse order...`);
-  return true;
-};
-registry.handleSignals({
-  onSignal: (signal) => {
-    beginStop(signal);
-  },
-  onStopped: () => finish(),
-  onRepeat: (signal) => {
-    console.error(`${signal} again: exiting without waiting`);
-    process.exit(130);
-  },
-});
-
 let finishing: Promise<void> | undefined;
 const finish = (failed = false): Promise<void> => {
   finishing ??= (async () => {
@@ -122,6 +124,8 @@ const finish = (failed = false): Promise<void> => {
         `stopped in ${ms}ms after ${formatDuration(summary.ranForMs)} (${summary.restarts} child restarts, ${view.counters.logLines} log lines followed) — left behind: ${processes} processes, ${workers} workers, ${timers} timers${clean ? "" : " (NOT CLEAN)"}`,
       );
     }
+    // Stopped by a timer or a failed start, the handlers are still installed: nothing may stay.
+    removeSignalHandlers();
     process.exitCode = clean && !failed ? 0 : 1;
     // No process.exit(): with everything stopped the event loop is empty and the demo ends by
     // itself. If something were still pending, this (unref'd) watchdog would say so.

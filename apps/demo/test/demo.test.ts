@@ -1,5 +1,7 @@
-import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { collectLines, descendants, isAlive, waitFor } from "@specter/core/testing";
 import { HealthzResponse, StatusResponse } from "@specter/service";
 
@@ -26,17 +28,27 @@ function leftFrom(runId: string): number[] {
   return found;
 }
 
+/** Each run's own TMPDIR, removed after each test (a demo killed with SIGKILL cannot tidy up). */
+const tmpDirs: string[] = [];
+afterEach(() => {
+  for (const dir of tmpDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Starts the demo as a real child process and collects its output lines as they come. */
 function runDemo(args: string[]) {
   const runId = crypto.randomUUID();
+  const tmp = mkdtempSync(join(tmpdir(), "specter-demo-test-"));
+  tmpDirs.push(tmp);
   const child = Bun.spawn([process.execPath, MAIN, ...args], {
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, SPECTER_DEMO_TEST_RUN: runId },
+    env: { ...process.env, SPECTER_DEMO_TEST_RUN: runId, TMPDIR: tmp },
   });
   const { lines, done: read } = collectLines(child.stdout);
   const stderr = new Response(child.stderr).text();
-  return { child, lines, read, stderr, left: () => leftFrom(runId) };
+  /** The demo's temporary folders still there (it removes its own when it stops). */
+  const folders = () => readdirSync(tmp).filter((name) => name.startsWith("specter-demo-"));
+  return { child, lines, read, stderr, left: () => leftFrom(runId), folders };
 }
 
 test("the demo serves /status and /healthz, and Ctrl-C stops everything it started", async () => {
@@ -84,6 +96,7 @@ test("the demo serves /status and /healthz, and Ctrl-C stops everything it start
     );
     expect(started.filter(isAlive)).toEqual([]);
     expect(demo.left()).toEqual([]);
+    expect(demo.folders()).toEqual([]); // its temporary folder is gone too
   } finally {
     demo.child.kill("SIGKILL");
   }
@@ -119,6 +132,7 @@ test("Ctrl-C during start-up stops cleanly and leaves no child behind", async ()
     expect(demo.lines.at(-1)).toMatch(/left behind: 0 processes, 0 workers, 0 timers$/);
     expect(await demo.stderr).toBe("");
     expect(demo.left()).toEqual([]);
+    expect(demo.folders()).toEqual([]); // its temporary folder is gone too
   } finally {
     demo.child.kill("SIGKILL");
   }
@@ -129,6 +143,7 @@ test("even a demo killed with SIGKILL leaves no process behind (the orphan guard
   try {
     await waitFor(() => demo.lines.some((l) => /child\s+ready/.test(l)), { timeout: 10_000 });
     expect(demo.left().length).toBeGreaterThanOrEqual(1);
+    expect(demo.folders().length).toBe(1); // the run's own TMPDIR holds the demo's folder
     demo.child.kill("SIGKILL");
     await demo.child.exited;
     await waitFor(() => demo.left().length === 0, { timeout: 5_000 });

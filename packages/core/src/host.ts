@@ -22,8 +22,9 @@ export interface HostSignalOptions {
    */
   after?: "reraise" | "remove" | "keep";
   /**
-   * A second signal while `onSignal` runs. Default: stop waiting, remove the handlers and raise
-   * the signal again at once.
+   * A second signal while `onSignal` runs. Default: stop waiting, remove the handlers and send
+   * the signal again at once, even when other handlers are left: they may be waiting for this one
+   * to finish (as the managed processes' host hooks do), and each gets the new signal.
    */
   onRepeat?: (signal: HostSignal) => void;
 }
@@ -32,7 +33,8 @@ export interface HostSignalOptions {
  * Installs handlers for the host's signals; returns a function that removes them (idempotent).
  */
 export function handleHostSignals(options: HostSignalOptions): () => void {
-  const signals = options.signals ?? DEFAULT_SIGNALS;
+  // Once each: a signal listed twice would install a second handler that remove() cannot find.
+  const signals = [...new Set(options.signals ?? DEFAULT_SIGNALS)];
   const after = options.after ?? "reraise";
   let handling: HostSignal | undefined;
   let installed = true;
@@ -45,7 +47,8 @@ export function handleHostSignals(options: HostSignalOptions): () => void {
     if (handling) {
       if (options.onRepeat) return options.onRepeat(signal);
       remove();
-      raise(signal);
+      // Not raise(): another handler still installed would leave the host running for good.
+      process.kill(process.pid, signal);
       return;
     }
     handling = signal;

@@ -81,6 +81,8 @@ export class Scope {
   #next = 1;
   #state: ScopeState = "open";
   #closing: Promise<void> | undefined;
+  /** Set by the parent of a forked scope: drops this scope from it once it has closed. */
+  #detach: (() => void) | undefined;
 
   /** @throws {OptionsError} for a bad option. */
   constructor(name = "scope", options: ScopeOptions = {}) {
@@ -144,8 +146,11 @@ export class Scope {
       onError: this.#onError,
       ...options,
     });
-    const remove = this.#add({ label: `scope "${name}"`, fn: () => child.close(), bounded: false });
-    child.addCleanup(remove, "detach from parent");
+    child.#detach = this.#add({
+      label: `scope "${name}"`,
+      fn: () => child.close(),
+      bounded: false,
+    });
     return child;
   }
 
@@ -171,12 +176,23 @@ export class Scope {
       for (const entry of entries) await this.#release(entry);
     }
     this.#state = "closed";
+    this.#detach?.();
+    this.#detach = undefined;
   }
 
   async #release(entry: Entry): Promise<void> {
     const timeout = entry.bounded ? this.#cleanupTimeout : Number.POSITIVE_INFINITY;
     const error = await runBounded(entry.fn, timeout, entry.label);
-    if (error) this.#onError(error);
+    if (!error) return;
+    try {
+      this.#onError(error);
+    } catch (thrown) {
+      // The rest of the cleanups must still run, and close() must not reject.
+      console.error(
+        `[specter] scope "${this.name}": onError threw while reporting "${error.message}":`,
+        thrown,
+      );
+    }
   }
 }
 

@@ -3,6 +3,7 @@
  * signal ends the host only when the last handler has finished, as if nobody had handled it.
  */
 import { afterEach, expect, test } from "bun:test";
+import { handleHostSignals } from "../src/index.ts";
 import { collectLines, waitFor } from "../src/testing/index.ts";
 
 const FIXTURE = new URL("./fixtures/signals.ts", import.meta.url).pathname;
@@ -54,3 +55,12 @@ test("with two handlers the signal ends the host only after the slower one", asy
   expect(child.signalCode).toBe("SIGTERM");
   expect(lines).toEqual(["ready", "fast done", "slow done"]);
 }, 10_000);
+
+test("remove() takes away every handler it installed, also for a signal listed twice", () => {
+  const before = process.listenerCount("SIGHUP");
+  const remove = handleHostSignals({ signals: ["SIGHUP", "SIGHUP"], onSignal: () => {} });
+  expect(process.listenerCount("SIGHUP")).toBe(before + 1);
+  remove();
+  remove();
+  expect(process.listenerCount("SIGHUP")).toBe(before);
+});

@@ -123,8 +123,10 @@ describe("Scope", () => {
     const { s } = scope("parent");
     let runs = 0;
     const child = s.fork("child");
+    expect(child.size).toBe(0); // nothing of its own yet: the link to its parent is not a cleanup
     child.addCleanup(() => runs++);
     expect(s.size).toBe(1);
+    expect(child.size).toBe(1);
     await child.close();
     expect(s.size).toBe(0);
     await s.close();
@@ -175,5 +177,31 @@ describe("Scope", () => {
       console.error = original;
     }
     expect(printed).toEqual([['[specter] scope "noisy": widget failed: boom']]);
+  });
+
+  test("an onError that throws cannot stop the close: the other cleanups run and close() resolves", async () => {
+    const original = console.error;
+    const printed: unknown[][] = [];
+    console.error = (...args: unknown[]) => printed.push(args);
+    const ran: string[] = [];
+    try {
+      const s = new Scope("fragile", {
+        onError: () => {
+          throw new Error("onError bug");
+        },
+      });
+      s.addCleanup(() => ran.push("first"), "first");
+      s.addCleanup(() => {
+        throw new Error("boom");
+      }, "widget");
+      await s.close();
+      expect(s.state).toBe("closed");
+    } finally {
+      console.error = original;
+    }
+    expect(ran).toEqual(["first"]);
+    expect(String(printed[0]?.[0])).toContain(
+      'onError threw while reporting "widget failed: boom"',
+    );
   });
 });

@@ -199,6 +199,16 @@ describe("Registry.handleSignals", () => {
     expect(run.left).toEqual([]);
   }, 15_000);
 
+  test("without onRepeat, a second signal ends the host at once, also when processes hooked the signal first", async () => {
+    // onStop never returns: only the second signal can end this host. The managed processes' own
+    // host hooks were installed before the registry's handler, and both must not wait for the
+    // other to raise it.
+    const run = await host("repeat-default", (child) => child.kill("SIGTERM"));
+    expect(run.signalCode).toBe("SIGTERM");
+    expect(run.lines).toEqual(["ready", "stopping"]);
+    expect(run.left).toEqual([]);
+  }, 15_000);
+
   test("bad options are OptionsErrors", () => {
     const r = new Registry();
     expect(() => r.handleSignals({ onStopped: 1 } as never)).toThrow(

@@ -1,12 +1,12 @@
-import { Backoff, Emitter, type Listeners, messageOf, Reporter, StateCell } from "@specter/core";
+import { Backoff, type Listeners } from "@specter/core";
 import { Delivery } from "./delivery.ts";
 import { describeFailure, phaseOf, WatcherError } from "./errors.ts";
+import { type FeedEvents, WatcherFeed } from "./feed.ts";
 import { isolationOf, openSession } from "./open-session.ts";
 import { resolveOptions, type WatcherConfig } from "./options.ts";
 import { nextTick, type Run } from "./run.ts";
 import type { PollSession, StreamSession, StreamSink } from "./session.ts";
 import type {
-  ErrorPhase,
   Subscriber,
   WatcherHealth,
   WatcherMode,
@@ -14,14 +14,11 @@ import type {
   WatcherState,
 } from "./types.ts";
 
-/** The events of `Watcher.on()` and their listener arguments. */
-export type WatcherEvents<T, V> = {
-  value: [value: V, watcher: Watcher<T, V>];
-  error: [error: WatcherError, watcher: Watcher<T, V>];
-  state: [state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>];
-};
-
-const EVENTS = ["value", "error", "state"] as const;
+/**
+ * The events of `Watcher.on()` and their listener arguments: `value: [value, watcher]`,
+ * `error: [error, watcher]`, `state: [state, previous, watcher]`.
+ */
+export type WatcherEvents<T, V> = FeedEvents<V, Watcher<T, V>>;
 
 /**
  * A background loop that polls a function on an interval or follows a stream, and hands each value
@@ -39,9 +36,8 @@ export class Watcher<T = unknown, V = T> {
   readonly name: string;
   readonly mode: WatcherMode;
   readonly #config: WatcherConfig;
-  readonly #events: Emitter<WatcherEvents<T, V>>;
-  readonly #reporter: Reporter<WatcherError, [Watcher<T, V>]>;
-  readonly #state: StateCell<WatcherState, [Watcher<T, V>]>;
+  /** Its events, error bookkeeping and state (see feed.ts). */
+  readonly #feed: WatcherFeed<V, Watcher<T, V>>;
   #run: Run | undefined;
   #stopping: Promise<void> | undefined;
   #closing: Promise<void> = Promise.resolve();
@@ -65,38 +61,25 @@ export class Watcher<T = unknown, V = T> {
       max: this.#config.maxBackoff,
       jitter: this.#config.jitter,
     });
-    this.#events = new Emitter<WatcherEvents<T, V>>(
-      EVENTS,
-      `Watcher "${name}".on()`,
-      (error, event) => {
-        // An error listener that throws cannot be reported to itself.
-        if (event === "error")
-          console.error(`[specter] onError listener of watcher "${name}" threw:`, error);
-        else this.#subscriberFailed(error);
-      },
-    );
+    const feed = new WatcherFeed<V, Watcher<T, V>>(name, this);
+    this.#feed = feed;
     this.#delivery = new Delivery<V>({
       transform: this.#config.transform,
       dedupe: this.#config.dedupe,
       isolated: this.#config.source.kind === "module" && !this.#config.transform,
-      values: this.#events.listeners("value") as Listeners<[V, ...unknown[]]>,
+      values: feed.events.listeners("value") as Listeners<[V, ...unknown[]]>,
       owner: this,
-      callbackFailed: (what, error) => this.#callbackFailed("transform", what, error),
+      callbackFailed: (what, error) => feed.callbackFailed("transform", what, error),
     });
-    this.#reporter = new Reporter(this.#events.listeners("error"));
-    this.#state = new StateCell<WatcherState, [Watcher<T, V>]>(
-      "idle",
-      this.#events.listeners("state"),
-    );
   }
 
   get state(): WatcherState {
-    return this.#state.value;
+    return this.#feed.state.value;
   }
 
   /** True while the loop runs (state `running` or `backoff`). */
   get running(): boolean {
-    const state = this.#state.value;
+    const state = this.#feed.state.value;
     return state === "running" || state === "backoff";
   }
 
@@ -107,7 +90,7 @@ export class Watcher<T = unknown, V = T> {
 
   /** Calls `fn(value, watcher)` for every delivered value; returns a function that unsubscribes. */
   subscribe(fn: Subscriber<V>): () => void {
-    return this.#events.on("value", fn as (value: V, watcher: Watcher<T, V>) => unknown);
+    return this.#feed.events.on("value", fn as (value: V, watcher: Watcher<T, V>) => unknown);
   }
 
   /**
@@ -115,14 +98,14 @@ export class Watcher<T = unknown, V = T> {
    * callbacks that threw. Without any `onError` listener errors are written to `console.error`.
    */
   onError(fn: (error: WatcherError, watcher: Watcher<T, V>) => unknown): () => void {
-    return this.#events.on("error", fn);
+    return this.#feed.events.on("error", fn);
   }
 
   /** Calls `fn(state, previous, watcher)` on every state change. */
   onState(
     fn: (state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>) => unknown,
   ): () => void {
-    return this.#events.on("state", fn);
+    return this.#feed.events.on("state", fn);
   }
 
   /**
@@ -135,7 +118,7 @@ export class Watcher<T = unknown, V = T> {
     event: E,
     fn: (...args: WatcherEvents<T, V>[E]) => unknown,
   ): () => void {
-    return this.#events.on(event, fn);
+    return this.#feed.events.on(event, fn);
   }
 
   /** Starts the loop; does nothing if it runs. Returns the watcher. Poll mode polls at once. */
@@ -189,17 +172,17 @@ export class Watcher<T = unknown, V = T> {
     return {
       name: this.name,
       mode: this.mode,
-      state: this.#state.value,
+      state: this.#feed.state.value,
       isolation: isolationOf(this.#config),
       errorCount: this.#errorCount,
       consecutiveErrors: this.#consecutive,
-      callbackErrors: this.#reporter.callbackErrors,
-      lastError: this.#reporter.last,
+      callbackErrors: this.#feed.reporter.callbackErrors,
+      lastError: this.#feed.reporter.last,
       lastValueAt: this.#delivery.lastValueAt,
       delivered: this.#delivery.delivered,
       deduped: this.#delivery.deduped,
       uptime: this.#startedAt === null ? 0 : Date.now() - this.#startedAt,
-      subscribers: this.#events.listeners("value").size,
+      subscribers: this.#feed.events.listeners("value").size,
       skippedTicks: this.#skipped,
       workerRestarts: this.#workerRestarts,
       lastWorkerRestart: this.#lastWorkerRestart,
@@ -236,7 +219,7 @@ export class Watcher<T = unknown, V = T> {
         if (run.closed) return;
         this.#succeeded();
         const delivery = this.#delivery;
-        if (bad) return delivery.deliverWithBad(values, bad, run, this.#badItem);
+        if (bad) return delivery.deliverWithBad(values, bad, run, this.#feed.badItem);
         for (let i = 0; i < values.length && !run.closed; i++) delivery.deliver(values[i]);
         delivery.stamp();
       },
@@ -296,7 +279,7 @@ export class Watcher<T = unknown, V = T> {
     const phase = phaseOf(error, this.mode);
     this.#errorCount++;
     this.#consecutive++;
-    this.#report(
+    this.#feed.report(
       new WatcherError(this.name, phase, describeFailure(phase, error), { cause: error }),
     );
     if (run.closed) return;
@@ -347,36 +330,7 @@ export class Watcher<T = unknown, V = T> {
     }
   }
 
-  // ---- delivery ---------------------------------------------------------------------------
-
-  #report(error: WatcherError): void {
-    this.#reporter.report(error, this);
-  }
-
-  /** A subscriber, state listener, `transform` or `dedupe` threw: isolated, counted, reported. */
-  #callbackFailed(phase: ErrorPhase, what: string, error: unknown): void {
-    this.#reporter.callbackErrors++;
-    this.#report(
-      new WatcherError(this.name, phase, `${what} threw: ${messageOf(error)}`, { cause: error }),
-    );
-  }
-
-  /** A stream item that could not be cloned out of the worker: skipped, the rest delivered. */
-  readonly #badItem = (reason: string): void => {
-    this.#report(
-      new WatcherError(
-        this.name,
-        "clone",
-        `a stream item cannot leave the worker and was skipped: ${reason}`,
-      ),
-    );
-  };
-
-  #subscriberFailed(error: unknown): void {
-    this.#callbackFailed("subscriber", "subscriber", error);
-  }
-
   #setState(state: WatcherState): void {
-    this.#state.set(state, this);
+    this.#feed.setState(state);
   }
 }
