@@ -12,7 +12,7 @@ export class Emitter<E extends EventArgs> {
   // Parallel to `#events` (a list the class shares across its instances): an array and no
   // per-instance strings, since a host may hold 100,000 watchers, each with an emitter.
   readonly #events: readonly (keyof E & string)[];
-  readonly #sets: Listeners<unknown[]>[];
+  readonly #sets: Listeners<unknown[], keyof E & string>[];
   readonly #context: string;
 
   /**
@@ -27,7 +27,7 @@ export class Emitter<E extends EventArgs> {
   ) {
     this.#context = context;
     this.#events = events;
-    this.#sets = events.map((event) => new Listeners((error) => onError(error, event)));
+    this.#sets = events.map((event) => new Listeners(onError, event));
   }
 
   /**

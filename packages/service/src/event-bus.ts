@@ -6,18 +6,18 @@ export type EventMap = Record<string, unknown>;
 /** A typed publish/subscribe channel; a throwing handler is reported and the others still run. */
 export class EventBus<E extends EventMap = EventMap> {
   // Keyed by PropertyKey, not keyof E, so a bus of specific events is still an EventBus<EventMap>.
-  #handlers = new Map<PropertyKey, Listeners<[unknown]>>();
-  #any: Listeners<[PropertyKey, unknown]>;
+  #handlers = new Map<PropertyKey, Listeners<[unknown], PropertyKey>>();
+  #any: Listeners<[PropertyKey, unknown], PropertyKey>;
 
   constructor(private readonly onError: (error: unknown, event: PropertyKey) => void = () => {}) {
-    this.#any = new Listeners((error) => onError(error, "*"));
+    this.#any = new Listeners<[PropertyKey, unknown], PropertyKey>(onError, "*");
   }
 
   /** Calls `handler(data)` for each `event`; returns a function that unsubscribes. */
   on<K extends keyof E>(event: K, handler: (data: E[K]) => unknown): () => void {
     let set = this.#handlers.get(event);
     if (!set) {
-      set = new Listeners((error) => this.onError(error, event));
+      set = new Listeners(this.onError, event as PropertyKey);
       this.#handlers.set(event, set);
     }
     return set.add(handler as (data: unknown) => unknown);

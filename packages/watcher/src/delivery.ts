@@ -17,7 +17,8 @@ export interface DeliveryOptions<V> {
   /** The second argument subscribers get (the watcher). */
   owner: unknown;
   /** `transform` or `dedupe` threw. */
-  callbackFailed: (what: "transform" | "dedupe", error: unknown) => void;
+  /** Told when `transform` or `dedupe` threw (an object, not a closure: one less per watcher). */
+  feed: { callbackFailed(phase: "transform", what: "transform" | "dedupe", error: unknown): void };
 }
 
 export class Delivery<V> {
@@ -40,7 +41,7 @@ export class Delivery<V> {
   readonly #isolated: boolean;
   readonly #values: Listeners<[V, ...unknown[]]>;
   readonly #owner: unknown;
-  readonly #callbackFailed: DeliveryOptions<V>["callbackFailed"];
+  readonly #feed: DeliveryOptions<V>["feed"];
 
   constructor(options: DeliveryOptions<V>) {
     this.#transform = options.transform;
@@ -48,7 +49,7 @@ export class Delivery<V> {
     this.#isolated = options.isolated;
     this.#values = options.values;
     this.#owner = options.owner;
-    this.#callbackFailed = options.callbackFailed;
+    this.#feed = options.feed;
   }
 
   deliver(raw: unknown): void {
@@ -59,7 +60,7 @@ export class Delivery<V> {
       try {
         value = transform(raw) as V;
       } catch (error) {
-        this.#callbackFailed("transform", error);
+        this.#feed.callbackFailed("transform", "transform", error);
         return;
       }
     }
@@ -68,7 +69,7 @@ export class Delivery<V> {
       try {
         same = dedupe(this.#compareWith, value);
       } catch (error) {
-        this.#callbackFailed("dedupe", error);
+        this.#feed.callbackFailed("transform", "dedupe", error);
         // The value counts as changed: dropping it would compare every later value with the
         // same stale one.
         same = false;

@@ -54,7 +54,7 @@ export class WatcherFeed<V, W> {
   }
 
   /** A stream item that could not be cloned out of the worker: skipped, the rest delivered. */
-  readonly badItem = (reason: string): void => {
+  badItem(reason: string): void {
     this.report(
       new WatcherError(
         this.name,
@@ -62,7 +62,7 @@ export class WatcherFeed<V, W> {
         `a stream item cannot leave the worker and was skipped: ${reason}`,
       ),
     );
-  };
+  }
 
   setState(state: WatcherState): void {
     this.state.set(state, this.watcher);

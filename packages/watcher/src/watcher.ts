@@ -69,7 +69,7 @@ export class Watcher<T = unknown, V = T> {
       isolated: this.#config.source.kind === "module" && !this.#config.transform,
       values: feed.events.listeners("value") as Listeners<[V, ...unknown[]]>,
       owner: this,
-      callbackFailed: (what, error) => feed.callbackFailed("transform", what, error),
+      feed,
     });
   }
 
@@ -219,7 +219,7 @@ export class Watcher<T = unknown, V = T> {
         if (run.closed) return;
         this.#succeeded();
         const delivery = this.#delivery;
-        if (bad) return delivery.deliverWithBad(values, bad, run, this.#feed.badItem);
+        if (bad) return delivery.deliverWithBad(values, bad, run, (r) => this.#feed.badItem(r));
         for (let i = 0; i < values.length && !run.closed; i++) delivery.deliver(values[i]);
         delivery.stamp();
       },
