@@ -14,7 +14,7 @@ export {
 } from "./registry.ts";
 export { Service } from "./service.ts";
 export type { HandleSignalsOptions } from "./signals.ts";
-export { createStatusApp, type StatusAppOptions, statusOf } from "./status/app.ts";
+export { createStatusApp, type StatusAppOptions } from "./status/app.ts";
 export { maskArgv } from "./status/mask.ts";
 export {
   ActivityEvent,
@@ -26,5 +26,6 @@ export {
   WatcherStatus,
 } from "./status/schemas.ts";
 export { type ServeStatusOptions, type StatusServer, serveStatus } from "./status/serve.ts";
+export { statusOf } from "./status/status-of.ts";
 export type { SpawnHandle, TaskHandle } from "./tasks.ts";
 export type { ServiceEvents, ServiceOptions, ServiceTypes } from "./types.ts";

@@ -1,14 +1,10 @@
 import { timingSafeEqual } from "node:crypto";
 import { durationSchema, parseOptions } from "@specter/core";
 import { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import type { Activity } from "../activity.ts";
 import { registry as defaultRegistry, Registry } from "../registry.ts";
-import type { Service } from "../service.ts";
-import type { ServiceTypes } from "../types.ts";
-import { maskArgv } from "./mask.ts";
-import type { ProcessStatus, ServiceStatus } from "./schemas.ts";
+import { mountEvents } from "./events.ts";
+import { statusOf } from "./status-of.ts";
 
 export interface StatusAppOptions {
   /** Whose services to show (default: the shared `registry`). */
@@ -86,54 +82,7 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
     return c.json({ ok, services: statuses.length, reasons }, ok ? 200 : 503);
   });
 
-  app.get("/events", (c) =>
-    streamSSE(c, async (stream) => {
-      const queue: Activity[] = [];
-      let dropped = 0;
-      let wake: (() => void) | undefined;
-      let closed = false;
-      const off = registry.onActivity((activity) => {
-        if (queue.push(activity) > o.maxQueuedEvents) {
-          queue.shift();
-          dropped++;
-        }
-        wake?.();
-      });
-      stream.onAbort(() => {
-        closed = true;
-        off();
-        wake?.();
-      });
-      await stream.writeSSE({
-        event: "hello",
-        data: JSON.stringify({ services: registry.services().map((s) => s.name), at: Date.now() }),
-      });
-      while (!closed) {
-        if (queue.length === 0) {
-          let timer: Timer | undefined;
-          const idle = await new Promise<boolean>((resolve) => {
-            wake = () => resolve(false);
-            timer = setTimeout(resolve, o.keepAlive, true);
-          });
-          clearTimeout(timer);
-          wake = undefined;
-          if (idle && !closed) await stream.write(": keep-alive\n\n");
-          continue;
-        }
-        if (dropped > 0) {
-          await stream.writeSSE({
-            event: "dropped",
-            data: JSON.stringify({ count: dropped, at: Date.now() }),
-          });
-          dropped = 0;
-        }
-        for (const activity of queue.splice(0)) {
-          await stream.writeSSE({ event: activity.type, data: toJson(activity) });
-        }
-      }
-      off();
-    }),
-  );
+  mountEvents(app, registry, o);
 
   // After the GET routes: any other method on a known path is 405, not 404.
   for (const path of ROUTE_PATHS) {
@@ -145,47 +94,4 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
   }
 
   return app;
-}
-
-/**
- * A service's status: its health as it is (every field, so one added to a `health()` shows up
- * here without a change), with process command lines masked, and why it is not healthy.
- */
-export function statusOf(service: Service<ServiceTypes>, path = service.name): ServiceStatus {
-  const { processes: _, children: __, ...health } = service.health();
-  const reasons: string[] = [];
-  if (health.state !== "running") reasons.push(`${path}: service is ${health.state}`);
-  for (const w of health.watchers) {
-    if (w.state === "failed")
-      reasons.push(
-        `${path}: watcher "${w.name}" failed${w.lastError ? `: ${w.lastError.message}` : ""}`,
-      );
-  }
-  const processes: ProcessStatus[] = service
-    .ownedProcesses()
-    .map((p) => ({ ...p.health(), argv: maskArgv(p.argv ?? []) }));
-  for (const p of processes) {
-    if (p.state === "failed")
-      reasons.push(`${path}: process "${p.name}" gave up after ${p.restarts} restarts`);
-    if (p.state === "exited") {
-      const how = p.lastExit?.signalCode ?? `code ${p.lastExit?.exitCode}`;
-      reasons.push(`${path}: process "${p.name}" exited (${how}) and will not restart`);
-    }
-  }
-  const children = service.ownedChildren().map((child) => statusOf(child, `${path}/${child.name}`));
-  for (const child of children) reasons.push(...child.reasons);
-  return { ...health, healthy: reasons.length === 0, reasons, processes, children };
-}
-
-/** JSON for an event: values that do not serialise (bigint, cycles) are shown as text. */
-function toJson(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
-  } catch {
-    return JSON.stringify({
-      ...(value as object),
-      value: "[not serialisable]",
-      data: "[not serialisable]",
-    });
-  }
 }

@@ -1,0 +1,34 @@
+import type { Service } from "../service.ts";
+import type { ServiceTypes } from "../types.ts";
+import { maskArgv } from "./mask.ts";
+import type { ProcessStatus, ServiceStatus } from "./schemas.ts";
+
+/**
+ * A service's status: its health as it is (every field, so one added to a `health()` shows up
+ * here without a change), with process command lines masked, and why it is not healthy.
+ */
+export function statusOf(service: Service<ServiceTypes>, path = service.name): ServiceStatus {
+  const { processes: _, children: __, ...health } = service.health();
+  const reasons: string[] = [];
+  if (health.state !== "running") reasons.push(`${path}: service is ${health.state}`);
+  for (const w of health.watchers) {
+    if (w.state === "failed")
+      reasons.push(
+        `${path}: watcher "${w.name}" failed${w.lastError ? `: ${w.lastError.message}` : ""}`,
+      );
+  }
+  const processes: ProcessStatus[] = service
+    .ownedProcesses()
+    .map((p) => ({ ...p.health(), argv: maskArgv(p.argv ?? []) }));
+  for (const p of processes) {
+    if (p.state === "failed")
+      reasons.push(`${path}: process "${p.name}" gave up after ${p.restarts} restarts`);
+    if (p.state === "exited") {
+      const how = p.lastExit?.signalCode ?? `code ${p.lastExit?.exitCode}`;
+      reasons.push(`${path}: process "${p.name}" exited (${how}) and will not restart`);
+    }
+  }
+  const children = service.ownedChildren().map((child) => statusOf(child, `${path}/${child.name}`));
+  for (const child of children) reasons.push(...child.reasons);
+  return { ...health, healthy: reasons.length === 0, reasons, processes, children };
+}
