@@ -66,13 +66,13 @@ for (const service of services) service.onError(() => {}); // shown by the view 
 
 let server: StatusServer;
 try {
-  server = serveStatus({ registry, port: args.port });
+  server = serveStatus({ registry, port: args.port, metrics: true });
 } catch (error) {
   if (args.portGiven) {
     console.error((error as Error).message);
     process.exit(2);
   }
-  server = serveStatus({ registry, port: 0 });
+  server = serveStatus({ registry, port: 0, metrics: true });
   if (!json) print(`port ${args.port} is taken; using a free port instead`);
 }
 

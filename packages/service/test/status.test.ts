@@ -140,7 +140,7 @@ describe("status endpoint", () => {
     const nf = await get(server, "/nowhere");
     expect(nf.status).toBe(404);
     expect(ErrorResponse.parse(await nf.json()).error).toContain(
-      "no route GET /nowhere; the routes are GET /status",
+      "no route GET /nowhere; the routes are GET /, GET /status,",
     );
     const post = await get(server, "/status", { method: "POST" });
     expect(post.status).toBe(405);

@@ -4,6 +4,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { registry as defaultRegistry, Registry } from "../registry.ts";
 import { mountEvents } from "./events.ts";
+import { type MetricsOption, metricsOptionSchema, mountMetrics } from "./metrics.ts";
+import { mountPage } from "./page.ts";
 import { statusOf } from "./status-of.ts";
 
 export interface StatusAppOptions {
@@ -15,6 +17,12 @@ export interface StatusAppOptions {
   maxQueuedEvents?: number;
   /** How often `/events` sends a keep-alive comment when idle (default "15s"). */
   keepAlive?: number | string;
+  /**
+   * `GET /metrics` in the Prometheus text format: `true` serves Specter's metrics, a prom-client
+   * `Registry` gets Specter's metrics added and is served whole (your metrics and ours on one
+   * endpoint). Default off.
+   */
+  metrics?: MetricsOption;
 }
 
 const optionsSchema = z.strictObject({
@@ -22,10 +30,10 @@ const optionsSchema = z.strictObject({
   token: z.string().min(1, "a non-empty string").optional(),
   maxQueuedEvents: z.number().int().min(1).default(1000),
   keepAlive: durationSchema({ positive: true }).default(15_000),
+  metrics: metricsOptionSchema.default(false),
 });
 
-const ROUTES = "GET /status, GET /status/:name, GET /healthz, GET /events";
-const ROUTE_PATHS = ["/status", "/status/:name", "/healthz", "/events"];
+const ROUTE_PATHS = ["/", "/status", "/status/:name", "/healthz", "/events"];
 
 /**
  * The status endpoint as a Hono app: `GET /status`, `GET /status/:name`, `GET /healthz` and
@@ -37,10 +45,12 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
   const registry = o.registry ?? defaultRegistry;
   // strict: false serves "/status/" like "/status".
   const app = new Hono({ strict: false });
+  const paths = o.metrics === false ? ROUTE_PATHS : [...ROUTE_PATHS, "/metrics"];
+  const routes = paths.map((p) => `GET ${p}`).join(", ");
 
   app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500));
   app.notFound((c) =>
-    c.json({ error: `no route ${c.req.method} ${c.req.path}; the routes are ${ROUTES}` }, 404),
+    c.json({ error: `no route ${c.req.method} ${c.req.path}; the routes are ${routes}` }, 404),
   );
 
   if (o.token) {
@@ -83,9 +93,11 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
   });
 
   mountEvents(app, registry, o);
+  mountMetrics(app, registry, o.metrics);
+  mountPage(app, registry, { token: o.token });
 
   // After the GET routes: any other method on a known path is 405, not 404.
-  for (const path of ROUTE_PATHS) {
+  for (const path of paths) {
     app.all(path, (c) =>
       c.json({ error: `method ${c.req.method} is not allowed on ${c.req.path}; use GET` }, 405, {
         Allow: "GET, HEAD",
