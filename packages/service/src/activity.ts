@@ -36,6 +36,8 @@ export type Activity =
     }
   | { type: "process-give-up"; service: string; process: string; restarts: number; at: number }
   | { type: "event"; service: string; event: string; data: unknown; at: number }
+  /** `setData` changed these keys (their new values; unchanged keys are left out). */
+  | { type: "data"; service: string; changed: Record<string, unknown>; at: number }
   | { type: "error"; service: string; phase: string; message: string; at: number };
 
 /** Where a service's activity goes: its "activity" listeners. */

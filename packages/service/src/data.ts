@@ -33,6 +33,16 @@ export class DataStore<D extends object> {
     const previous = this.#value;
     this.#value = { ...previous, ...partial };
     this.#listeners.emit(this.#value, previous);
+    // Only the keys whose value changed go on the wire (/events): a setData of equal values is
+    // not news to a dashboard.
+    let changed: Record<string, unknown> | undefined;
+    for (const key of Object.keys(partial)) {
+      const value = (partial as Record<string, unknown>)[key];
+      if (Object.is(value, (previous as Record<string, unknown>)[key])) continue;
+      changed ??= {};
+      changed[key] = value;
+    }
+    if (changed) this.#feed.dataChanged(changed);
   }
 
   /** Adds `fn`; returns a function that removes it, from the owner as well. */

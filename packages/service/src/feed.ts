@@ -56,6 +56,12 @@ export class Feed<D extends object> {
     this.activity.emit({ type: "service", service: this.service, state, previous, at: Date.now() });
   }
 
+  /** `setData` changed these keys; wrapped only when someone listens. */
+  dataChanged(changed: Record<string, unknown>): void {
+    if (this.activity.size === 0) return;
+    this.activity.emit({ type: "data", service: this.service, changed, at: Date.now() });
+  }
+
   /** A user event published with `emit()`; wrapped only when someone listens. */
   emitted(event: string, data: unknown): void {
     if (this.activity.size === 0) return;

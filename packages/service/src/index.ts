@@ -15,7 +15,7 @@ export {
 export { Service } from "./service.ts";
 export type { HandleSignalsOptions } from "./signals.ts";
 export { createStatusApp, type StatusAppOptions } from "./status/app.ts";
-export { maskArgv } from "./status/mask.ts";
+export { MAX_DATA_VALUE_CHARS, maskArgv, maskData } from "./status/mask.ts";
 export {
   ActivityEvent,
   ErrorResponse,

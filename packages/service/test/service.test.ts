@@ -625,6 +625,7 @@ describe("on(event, fn)", () => {
       "state starting->running",
       "activity service",
       "data 0->1",
+      "activity data",
       "activity error",
       "error task",
     ]);
@@ -633,12 +634,14 @@ describe("on(event, fn)", () => {
       "service",
       "running",
       "service",
+      "data",
       "error",
       "task",
       "stopping",
       "service",
       "stopped",
       "service",
+      "data",
     ]);
   });
 

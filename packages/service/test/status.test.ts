@@ -320,7 +320,7 @@ describe("every health field reaches /status", () => {
     for (const w of health.watchers) WatcherHealth.parse(w);
     for (const p of health.processes) ProcessHealth.parse(p);
 
-    const added = /(^|\.|\])(healthy|reasons|argv)(\[|\.|$)/;
+    const added = /(^|\.|\])(healthy|reasons|argv|data)(\[|\.|$)/;
     const fromHealth = keyPaths(health).sort();
     const shown = keyPaths(json).filter((path) => !added.test(path));
     expect(shown.sort()).toEqual(fromHealth);
@@ -366,6 +366,7 @@ describe("every health field reaches /status", () => {
       state: "idle",
       healthy: false,
       reasons: ["s: service is idle"],
+      data: {},
       uptime: 0,
       owned: 0,
       tasks: { intervals: 0, timeouts: 0, spawned: 0 },

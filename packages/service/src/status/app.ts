@@ -3,6 +3,8 @@ import { durationSchema, parseOptions } from "@specter/core";
 import { Hono } from "hono";
 import { z } from "zod";
 import { registry as defaultRegistry, Registry } from "../registry.ts";
+import type { Service } from "../service.ts";
+import type { ServiceTypes } from "../types.ts";
 import { mountEvents } from "./events.ts";
 import { type MetricsOption, metricsOptionSchema, mountMetrics } from "./metrics.ts";
 import { mountPage } from "./page.ts";
@@ -33,7 +35,7 @@ const optionsSchema = z.strictObject({
   metrics: metricsOptionSchema.default(false),
 });
 
-const ROUTE_PATHS = ["/", "/status", "/status/:name", "/healthz", "/events"];
+const ROUTE_PATHS = ["/", "/status", "/status/:path{.+}", "/healthz", "/events"];
 
 /**
  * The status endpoint as a Hono app: `GET /status`, `GET /status/:name`, `GET /healthz` and
@@ -72,17 +74,12 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
     c.json({ services: registry.services().map((s) => statusOf(s)), at: Date.now() }),
   );
 
-  app.get("/status/:name", (c) => {
-    const name = c.req.param("name");
-    const service = registry.service(name);
-    if (!service) {
-      const names = registry.services().map((s) => `"${s.name}"`);
-      return c.json(
-        { error: `no service named "${name}"; registered: ${names.join(", ") || "none"}` },
-        404,
-      );
-    }
-    return c.json(statusOf(service));
+  // A path of names addresses a child service: /status/monitor/disk-checker.
+  app.get("/status/:path{.+}", (c) => {
+    const path = c.req.param("path").replace(/\/+$/, "");
+    const found = findService(registry, path.split("/").map(decodeURIComponent));
+    if ("error" in found) return c.json({ error: found.error }, 404);
+    return c.json(statusOf(found.service, path));
   });
 
   app.get("/healthz", (c) => {
@@ -106,4 +103,32 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
   }
 
   return app;
+}
+
+/** The service at `names` (a registered service, then its children by name), or why not. */
+function findService(
+  registry: Registry,
+  names: string[],
+): { service: Service<ServiceTypes> } | { error: string } {
+  const [first, ...rest] = names;
+  const top = registry.service(first ?? "");
+  if (!top) {
+    const known = registry.services().map((s) => `"${s.name}"`);
+    return { error: `no service named "${first}"; registered: ${known.join(", ") || "none"}` };
+  }
+  let service: Service<ServiceTypes> = top;
+  let path = service.name;
+  for (const name of rest) {
+    const children: readonly Service<ServiceTypes>[] = service.ownedChildren();
+    const child = children.find((c) => c.name === name);
+    if (!child) {
+      const known = children.map((c) => `"${c.name}"`);
+      return {
+        error: `service "${path}" has no child named "${name}"; its children: ${known.join(", ") || "none"}`,
+      };
+    }
+    service = child;
+    path = `${path}/${name}`;
+  }
+  return { service };
 }

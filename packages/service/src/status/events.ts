@@ -7,6 +7,7 @@ import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Activity } from "../activity.ts";
 import type { Registry } from "../registry.ts";
+import { maskData } from "./mask.ts";
 
 export interface EventsOptions {
   maxQueuedEvents: number;
@@ -56,7 +57,7 @@ export function mountEvents(app: Hono, registry: Registry, o: EventsOptions): vo
           dropped = 0;
         }
         for (const activity of queue.splice(0)) {
-          await stream.writeSSE({ event: activity.type, data: toJson(activity) });
+          await stream.writeSSE({ event: activity.type, data: toJson(onTheWire(activity)) });
         }
       }
       off();
@@ -65,6 +66,12 @@ export function mountEvents(app: Hono, registry: Registry, o: EventsOptions): vo
 }
 
 /** JSON for an event: values that do not serialise (bigint, cycles) are shown as text. */
+/** A service's data is masked and bounded before it leaves the process, as on `/status`. */
+function onTheWire(activity: Activity): Activity {
+  if (activity.type !== "data") return activity;
+  return { ...activity, changed: maskData(activity.changed) };
+}
+
 function toJson(value: unknown): string {
   try {
     return JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));

@@ -69,3 +69,57 @@ function maskScript(script: string): string {
     })
     .join("");
 }
+
+/** Longest JSON text one data value may take on the wire; a longer one is cut. */
+export const MAX_DATA_VALUE_CHARS = 1_000;
+/** Deepest nesting shown; deeper objects are summarised. */
+const MAX_DEPTH = 6;
+
+/**
+ * A service's data as it may go over HTTP: every value under a secret-looking key (`token`,
+ * `password`, `secret`, `apiKey`, `auth`, `cookie`, ...; the rules of `maskArgv`) replaced by
+ * `"***"` at any depth, secrets inside strings masked (URL passwords, `Bearer ...`), values JSON
+ * cannot carry made readable (bigint as text, functions, cycles), and each top-level value whose
+ * JSON is longer than `MAX_DATA_VALUE_CHARS` cut to a string that says how much was left out.
+ */
+export function maskData(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    const masked = SECRET_NAME.test(key) ? MASK : maskValue(value, 1, new WeakSet());
+    out[key] = bound(masked);
+  }
+  return out;
+}
+
+function maskValue(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value === "string")
+    return /\s/.test(value.trim()) ? maskScript(value) : maskInline(value);
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "function") return "[function]";
+  if (typeof value === "symbol" || value === undefined) return null;
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
+  if (value === null || typeof value !== "object") return value;
+  if (seen.has(value)) return "[circular]";
+  if (depth > MAX_DEPTH) return Array.isArray(value) ? "[array]" : "[object]";
+  seen.add(value);
+  try {
+    if (value instanceof Date) return value.toISOString();
+    if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1, seen));
+    if (value instanceof Map) return maskValue(Object.fromEntries(value), depth, seen);
+    if (value instanceof Set) return maskValue([...value], depth, seen);
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) {
+      out[key] = SECRET_NAME.test(key) ? MASK : maskValue(v, depth + 1, seen);
+    }
+    return out;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+function bound(value: unknown): unknown {
+  const json = JSON.stringify(value) ?? "null";
+  if (json.length <= MAX_DATA_VALUE_CHARS) return value;
+  const keep = MAX_DATA_VALUE_CHARS - 40;
+  return `${json.slice(0, keep)}… (${json.length - keep} more characters)`;
+}

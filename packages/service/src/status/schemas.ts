@@ -30,6 +30,11 @@ export const ServiceStatus = ServiceHealth.omit({
   healthy: z.boolean(),
   /** Why it is not healthy (empty when it is). */
   reasons: z.array(z.string()),
+  /**
+   * The service's `data`, with secret-looking keys and values masked and each value cut to a
+   * bounded size (see `maskData`).
+   */
+  data: z.record(z.string(), z.unknown()),
   processes: z.array(ProcessStatus),
   get children(): z.ZodArray<typeof ServiceStatus> {
     return z.array(ServiceStatus);
@@ -66,6 +71,7 @@ export const ActivityEvent = z
       "process-restart",
       "process-give-up",
       "event",
+      "data",
       "error",
     ]),
     service: z.string(),

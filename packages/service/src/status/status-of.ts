@@ -1,11 +1,11 @@
 import type { Service } from "../service.ts";
 import type { ServiceTypes } from "../types.ts";
-import { maskArgv } from "./mask.ts";
+import { maskArgv, maskData } from "./mask.ts";
 import type { ProcessStatus, ServiceStatus } from "./schemas.ts";
 
 /**
  * A service's status: its health as it is (every field, so one added to a `health()` shows up
- * here without a change), with process command lines masked, and why it is not healthy.
+ * here without a change), its data and process command lines masked, and why it is not healthy.
  */
 export function statusOf(service: Service<ServiceTypes>, path = service.name): ServiceStatus {
   const { processes: _, children: __, ...health } = service.health();
@@ -30,5 +30,6 @@ export function statusOf(service: Service<ServiceTypes>, path = service.name): S
   }
   const children = service.ownedChildren().map((child) => statusOf(child, `${path}/${child.name}`));
   for (const child of children) reasons.push(...child.reasons);
-  return { ...health, healthy: reasons.length === 0, reasons, processes, children };
+  const data = maskData(service.data as Record<string, unknown>);
+  return { ...health, healthy: reasons.length === 0, reasons, data, processes, children };
 }
