@@ -44,7 +44,9 @@ export {
 export {
   commandLine,
   descendants,
+  type GroupUsage,
   groupHasLiveMember,
+  groupUsage,
   isAlive,
   listPids,
   liveProcesses,

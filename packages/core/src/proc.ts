@@ -1,8 +1,9 @@
 /**
- * Everything Specter reads from Linux's `/proc`, in one place: a process's state, parent, group
- * and session, the live processes of a group or below a pid, and what this process holds (file
- * descriptors, threads). On a system without `/proc` (macOS) the readers say "unknown" rather than
- * throw: `readStat` returns `undefined`, `listPids` an empty list.
+ * Everything Specter reads from Linux's `/proc`, in one place: a process's state, parent, group,
+ * session, CPU time and memory, the live processes of a group or below a pid, what a group uses,
+ * and what this process holds (file descriptors, threads). On a system without `/proc` (macOS)
+ * the readers say "unknown" rather than throw: `readStat` returns `undefined`, `listPids` an empty
+ * list.
  */
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -16,6 +17,47 @@ export interface ProcStat {
   pgrp: number;
   /** Session id. */
   session: number;
+  /** CPU seconds spent in user and in kernel mode. */
+  cpuSeconds: number;
+  /** CPU seconds of its children that have exited and that it has waited for. */
+  childCpuSeconds: number;
+  /** Resident memory in bytes (0 for a zombie). */
+  residentMemoryBytes: number;
+}
+
+/** What the processes of a group use, summed over its members (see `groupUsage`). */
+export interface GroupUsage {
+  /** Live (non-zombie) members. */
+  processes: number;
+  /** CPU seconds, user and kernel, of the members and of the children they have reaped. */
+  cpuSeconds: number;
+  /** Resident memory of the live members, summed: a page two members share counts twice. */
+  residentMemoryBytes: number;
+}
+
+// The auxiliary vector holds the page size (AT_PAGESZ) and the clock tick of the time fields of
+// stat (AT_CLKTCK): exact values without spawning getconf. Pages are 16 or 64 KiB on some arm64
+// kernels, so 4096 is only the fallback.
+const AT_PAGESZ = 6n;
+const AT_CLKTCK = 17n;
+let units: { pageSize: number; clockTick: number } | undefined;
+
+function procUnits(): { pageSize: number; clockTick: number } {
+  if (units) return units;
+  units = { pageSize: 4096, clockTick: 100 };
+  try {
+    const bytes = readFileSync("/proc/self/auxv");
+    // Pairs of native-endian 64-bit words (type, value); Bun runs on 64-bit platforms only.
+    const words = new BigUint64Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 8));
+    for (let i = 0; i + 1 < words.length; i += 2) {
+      const value = Number(words[i + 1]);
+      if (words[i] === AT_PAGESZ && value > 0) units.pageSize = value;
+      if (words[i] === AT_CLKTCK && value > 0) units.clockTick = value;
+    }
+  } catch {
+    // No /proc (or no auxv): the Linux defaults above.
+  }
+  return units;
 }
 
 /** The stat of `pid`, or `undefined` when it does not exist (or there is no `/proc`). */
@@ -26,14 +68,20 @@ export function readStat(pid: number): ProcStat | undefined {
   } catch {
     return undefined;
   }
-  // The command name may hold spaces and parentheses: the fields start after the last ")".
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ", 4);
+  // The command name may hold spaces and parentheses: the fields start after the last ")", so
+  // field n of proc(5) (state is field 3) is fields[n - 3].
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ", 22);
+  const { pageSize, clockTick } = procUnits();
+  const ticks = (i: number) => Number(fields[i]);
   return {
     pid,
     state: fields[0] ?? "?",
     ppid: Number(fields[1]),
     pgrp: Number(fields[2]),
     session: Number(fields[3]),
+    cpuSeconds: (ticks(11) + ticks(12)) / clockTick, // utime, stime
+    childCpuSeconds: (ticks(13) + ticks(14)) / clockTick, // cutime, cstime
+    residentMemoryBytes: Number(fields[21]) * pageSize, // rss, in pages
   };
 }
 
@@ -81,6 +129,31 @@ export function groupHasLiveMember(pgid: number): boolean | undefined {
     if (stat && stat.pgrp === pgid && stat.state !== "Z") return true;
   }
   return false;
+}
+
+/**
+ * CPU and memory of process group `pgid`, from one scan of `/proc`; `undefined` when there is no
+ * `/proc` to read. The CPU time of members that have exited and were reaped lives on in the
+ * `cutime`/`cstime` of the member that waited for them (a shell's finished commands count toward
+ * the shell), so it is included; a zombie member's own time counts too, its memory does not. The
+ * total can drop when a member that reaped children exits, as counters do when a process restarts.
+ */
+export function groupUsage(pgid: number): GroupUsage | undefined {
+  const pids = listPids();
+  if (pids.length === 0) return undefined;
+  const usage: GroupUsage = { processes: 0, cpuSeconds: 0, residentMemoryBytes: 0 };
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (stat?.pgrp !== pgid) continue;
+    usage.cpuSeconds += stat.cpuSeconds + stat.childCpuSeconds;
+    if (stat.state === "Z") continue;
+    usage.processes++;
+    usage.residentMemoryBytes += stat.residentMemoryBytes;
+  }
+  // Whole ticks, without the float noise of the sum (0.30000000000000004).
+  const { clockTick } = procUnits();
+  usage.cpuSeconds = Math.round(usage.cpuSeconds * clockTick) / clockTick;
+  return usage;
 }
 
 /** Live (non-zombie) descendants of `pid` (default: this process), children first. */

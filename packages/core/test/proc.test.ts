@@ -3,13 +3,14 @@ import {
   commandLine,
   descendants,
   groupHasLiveMember,
+  groupUsage,
   isAlive,
   liveProcesses,
   openFds,
   readStat,
   threadCount,
 } from "../src/index.ts";
-import { waitFor } from "../src/testing/index.ts";
+import { collectLines, waitFor } from "../src/testing/index.ts";
 
 const started: { kill(signal?: number | NodeJS.Signals): void; exited: Promise<number> }[] = [];
 afterEach(async () => {
@@ -63,3 +64,60 @@ test("openFds and threadCount read this process", () => {
   expect(openFds()).toBeGreaterThan(2);
   expect(threadCount()).toBeGreaterThanOrEqual(1);
 });
+
+test("readStat reads this process's CPU time and resident memory", () => {
+  const stat = readStat(process.pid);
+  expect(stat?.cpuSeconds).toBeGreaterThan(0);
+  expect(stat?.childCpuSeconds).toBeGreaterThanOrEqual(0);
+  // More than a page or two, less than what a test runner could plausibly hold.
+  expect(stat?.residentMemoryBytes).toBeGreaterThan(1024 * 1024);
+  expect(stat?.residentMemoryBytes).toBeLessThan(16 * 1024 ** 3);
+});
+
+test("groupUsage sums a busy group's CPU and memory over its live members", async () => {
+  // detached: its own group, led by the shell; the busy loop runs in a second member.
+  const child = Bun.spawn(["sh", "-c", "while :; do :; done & sleep 30"], { detached: true });
+  started.push(groupOf(child));
+  const usage = await waitFor(
+    () => {
+      const u = groupUsage(child.pid);
+      return u && u.processes === 3 && u.cpuSeconds >= 0.2 ? u : undefined;
+    },
+    { timeout: 10_000, message: "the busy loop to use 0.2 s of CPU" },
+  );
+  expect(usage.residentMemoryBytes).toBeGreaterThan(0);
+  // Not more CPU than the group could have had since it started, on every core.
+  expect(usage.cpuSeconds).toBeLessThan(navigator.hardwareConcurrency * 10);
+  expect(groupUsage(2 ** 22 + 1)).toEqual({ processes: 0, cpuSeconds: 0, residentMemoryBytes: 0 });
+});
+
+test("groupUsage counts the CPU of members that already exited and were reaped", async () => {
+  // The subshell counts (about 0.3 s of CPU), exits and is reaped by the shell, so its time is in
+  // the shell's cutime.
+  const script = "(i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done); echo done; sleep 30";
+  const child = Bun.spawn(["sh", "-c", script], { detached: true, stdout: "pipe" });
+  started.push(groupOf(child));
+  const out = collectLines(child.stdout);
+  await waitFor(() => out.lines.includes("done"), { timeout: 10_000 });
+  const shell = readStat(child.pid);
+  const usage = groupUsage(child.pid);
+  expect(shell?.childCpuSeconds).toBeGreaterThanOrEqual(0.05);
+  expect(usage?.cpuSeconds).toBeGreaterThanOrEqual(
+    (shell?.childCpuSeconds ?? 0) + (shell?.cpuSeconds ?? 0),
+  );
+  expect(usage?.processes).toBe(2); // the shell and its sleep
+});
+
+/** Kills the whole group of a detached child at cleanup, so its background members go too. */
+function groupOf(child: Bun.Subprocess): (typeof started)[number] {
+  return {
+    kill: () => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    },
+    exited: child.exited,
+  };
+}

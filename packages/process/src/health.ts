@@ -49,6 +49,20 @@ export const StreamStats = z.strictObject({
 });
 export type StreamStats = z.infer<typeof StreamStats>;
 
+/** What the current run's process group uses, read from `/proc` when `health()` is called. */
+export const ProcessUsage = z.strictObject({
+  /** Live members of the group: the child and whatever it started that stayed in its group. */
+  processes: z.number().int(),
+  /**
+   * CPU seconds (user and kernel) of the members and of the children they have reaped, since the
+   * run's spawn; a restart starts it again from 0.
+   */
+  cpuSeconds: z.number(),
+  /** Resident memory of the live members, summed. */
+  residentMemoryBytes: z.number().int(),
+});
+export type ProcessUsage = z.infer<typeof ProcessUsage>;
+
 export const ProcessHealth = z.strictObject({
   name: z.string(),
   pid: z.number().int().nullable(),
@@ -66,5 +80,7 @@ export const ProcessHealth = z.strictObject({
   /** Milliseconds until the next restart, while `restarting`. */
   nextRestartIn: z.number().nullable(),
   streams: z.strictObject({ stdout: StreamStats, stderr: StreamStats }),
+  /** CPU and memory of the current run's process group; `null` when no run is in progress (or without `/proc`). */
+  usage: ProcessUsage.nullable(),
 });
 export type ProcessHealth = z.infer<typeof ProcessHealth>;

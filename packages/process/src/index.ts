@@ -19,6 +19,7 @@ export {
   ProcessExit,
   ProcessHealth,
   ProcessState,
+  ProcessUsage,
   StreamStats,
 } from "./health.ts";
 export { ManagedProcess } from "./managed-process.ts";

@@ -2,6 +2,7 @@ import type { LineInfo } from "@specter/core";
 import {
   type Duration,
   durationSchema,
+  groupUsage,
   isCleanupOwner,
   OptionsError,
   parseOptions,
@@ -125,9 +126,11 @@ export class ManagedProcess {
   }
 
   health(): ProcessHealth {
+    // The child leads its own process group, so its pid is the group id.
+    const pid = this.pid;
     return {
       name: this.name,
-      pid: this.pid,
+      pid,
       state: this.state,
       restarts: this.#supervisor.restarts,
       lastExit: this.#supervisor.lastExit,
@@ -136,6 +139,7 @@ export class ManagedProcess {
       lastError: this.#ctx.reporter.last,
       nextRestartIn: this.#supervisor.nextRestartIn,
       streams: { stdout: this.#ctx.taps.stdout.stats(), stderr: this.#ctx.taps.stderr.stats() },
+      usage: pid === null ? null : (groupUsage(pid) ?? null),
     };
   }
 

@@ -18,7 +18,13 @@ function expectParses(health: ProcessHealth): void {
 
 test("an idle process's health() parses with the strict schema", () => {
   const health = make("h-idle").health();
-  expect(health).toMatchObject({ state: "idle", pid: null, lastExit: null, lastError: null });
+  expect(health).toMatchObject({
+    state: "idle",
+    pid: null,
+    lastExit: null,
+    lastError: null,
+    usage: null,
+  });
   expectParses(health);
 });
 
@@ -69,6 +75,26 @@ test("an exited and a stopped process's health (lastExit) parse with the strict 
   const after = stopped.health();
   expect(after).toMatchObject({ state: "stopped", lastExit: { signalCode: "SIGTERM" } });
   expectParses(after);
+});
+
+test("usage reads the CPU and memory of the run's whole process group at call time", async () => {
+  const proc = make("h-usage");
+  // The busy loop runs in a second member of the group, not in the child itself.
+  proc.start(["sh", "-c", "while :; do :; done & sleep 30"], quiet);
+  const health = await waitFor(
+    () => {
+      const h = proc.health();
+      return h.usage && h.usage.processes === 3 && h.usage.cpuSeconds >= 0.1 ? h : undefined;
+    },
+    { timeout: 10_000, message: "the group's busy loop to show 0.1 s of CPU" },
+  );
+  expect(health.usage?.residentMemoryBytes).toBeGreaterThan(0);
+  expectParses(health);
+  // Read again, not cached: the loop keeps spinning.
+  const before = health.usage?.cpuSeconds ?? 0;
+  await waitFor(() => (proc.health().usage?.cpuSeconds ?? 0) > before, { timeout: 5_000 });
+  await proc.stop();
+  expect(proc.health().usage).toBeNull();
 });
 
 test("the schema rejects a health object with a field it does not know", () => {

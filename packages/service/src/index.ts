@@ -16,6 +16,7 @@ export { Service } from "./service.ts";
 export type { HandleSignalsOptions } from "./signals.ts";
 export { createStatusApp, type StatusAppOptions } from "./status/app.ts";
 export { MAX_DATA_VALUE_CHARS, maskArgv, maskData } from "./status/mask.ts";
+export { collectMetrics, type MetricsOption } from "./status/metrics.ts";
 export {
   ActivityEvent,
   ErrorResponse,

@@ -1,5 +1,6 @@
 import type { Duration, Scope } from "@specter/core";
 import type { ManagedProcess } from "@specter/process";
+import type { Watcher } from "@specter/watcher";
 import type { Activity } from "./activity.ts";
 import type { CleanupMethod } from "./cleanup.ts";
 import { DataStore, type OnDataOptions } from "./data.ts";
@@ -305,6 +306,11 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
   /** The processes this service owns now (the status endpoint shows their argv). @internal */
   ownedProcesses(): readonly ManagedProcess[] {
     return this.#owned.processes;
+  }
+
+  /** The watchers this service owns now (the status page shows their last value). @internal */
+  ownedWatchers(): readonly Watcher<unknown, unknown>[] {
+    return this.#owned.watchers;
   }
 
   /** The child services this service owns now. @internal */

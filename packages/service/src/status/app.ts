@@ -38,9 +38,10 @@ const optionsSchema = z.strictObject({
 const ROUTE_PATHS = ["/", "/status", "/status/:path{.+}", "/healthz", "/events"];
 
 /**
- * The status endpoint as a Hono app: `GET /status`, `GET /status/:name`, `GET /healthz` and
- * `GET /events` (Server-Sent Events). Mount it in your own server, or use `serveStatus()`.
- * It never shows environment variables, and masks secret-looking values in command lines.
+ * The status endpoint as a Hono app: `GET /` (the status page), `GET /status`,
+ * `GET /status/<service path>`, `GET /healthz`, `GET /events` (Server-Sent Events) and, with
+ * `metrics`, `GET /metrics`. Mount it in your own server, or use `serveStatus()`. It never shows
+ * environment variables, and masks secret-looking values in command lines and service data.
  */
 export function createStatusApp(options: StatusAppOptions = {}): Hono {
   const o = parseOptions(optionsSchema, options, "createStatusApp");

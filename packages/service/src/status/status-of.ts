@@ -8,7 +8,7 @@ import type { ProcessStatus, ServiceStatus } from "./schemas.ts";
  * here without a change), its data and process command lines masked, and why it is not healthy.
  */
 export function statusOf(service: Service<ServiceTypes>, path = service.name): ServiceStatus {
-  const { processes: _, children: __, ...health } = service.health();
+  const { processes: healths, children: __, ...health } = service.health();
   const reasons: string[] = [];
   if (health.state !== "running") reasons.push(`${path}: service is ${health.state}`);
   for (const w of health.watchers) {
@@ -17,9 +17,13 @@ export function statusOf(service: Service<ServiceTypes>, path = service.name): S
         `${path}: watcher "${w.name}" failed${w.lastError ? `: ${w.lastError.message}` : ""}`,
       );
   }
-  const processes: ProcessStatus[] = service
-    .ownedProcesses()
-    .map((p) => ({ ...p.health(), argv: maskArgv(p.argv ?? []) }));
+  // health() listed the owned processes in this same order: reuse it rather than read each
+  // process's /proc usage a second time.
+  const owned = service.ownedProcesses();
+  const processes: ProcessStatus[] = healths.map((h, i) => ({
+    ...h,
+    argv: maskArgv(owned[i]?.argv ?? []),
+  }));
   for (const p of processes) {
     if (p.state === "failed")
       reasons.push(`${path}: process "${p.name}" gave up after ${p.restarts} restarts`);
