@@ -1,15 +1,20 @@
 /**
  * Specter demo: a live monitor that shows every primitive working. Watchers poll the machine in a
- * Worker, a stream watcher follows a log file, a supervised child crashes and is restarted, and a
- * status endpoint serves it all on 127.0.0.1. Ctrl-C stops everything in order.
+ * Worker, a stream watcher follows the log of the requests the status server answers, a supervised
+ * child crashes and is restarted, and the status endpoint serves it all on 127.0.0.1. On a terminal
+ * it shows a screen updated in place; piped or with --json, a log of events. Ctrl-C stops
+ * everything in order.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { descendants, formatDuration } from "@specter/core";
-import { Registry, type Service, type StatusServer, serveStatus } from "@specter/service";
+import { Registry, type Service, type StatusServer } from "@specter/service";
 import { WorkerPool } from "@specter/watcher";
 import { type DemoArgs, parseDemoArgs, USAGE } from "./args.ts";
+import { renderFrame } from "./frame.ts";
+import { openScreen, type Screen } from "./screen.ts";
+import { serveDemo } from "./server.ts";
 import { LogService, MonitorService, SupervisorService } from "./services.ts";
 import { createView } from "./view.ts";
 
@@ -26,6 +31,8 @@ if (args === "help") {
 }
 const { json, duration } = args;
 const print = (line: string) => console.log(line);
+/** The live screen, on a terminal unless --json; set while it shows. */
+let screen: Screen | undefined;
 
 const registry = new Registry();
 // Host signals go through the registry (and so through @specter/core's one set of hooks): the
@@ -40,6 +47,9 @@ const beginStop = (reason: string): boolean => {
   if (why !== undefined) return false;
   why = reason;
   t0 = performance.now();
+  // The screen goes first: what follows (this line, errors, the summary) are normal lines below it.
+  screen?.close();
+  screen = undefined;
   if (!json) print(`${reason}: stopping services in reverse order...`);
   return true;
 };
@@ -55,29 +65,53 @@ const removeSignalHandlers = registry.handleSignals({
 });
 
 const dir = mkdtempSync(join(tmpdir(), "specter-demo-"));
-const view = createView(json, print);
+const tty = !json && process.stdout.isTTY === true;
+const view = createView(json ? "json" : tty ? "screen" : "lines", print);
 registry.onActivity(view.show);
+const logs = new LogService("logs", join(dir, "app.log"), () => `${server.url}healthz`);
 const services: Service[] = [
   registry.register(new MonitorService("monitor")),
-  registry.register(new LogService("logs", join(dir, "app.log"))),
+  registry.register(logs),
   registry.register(new SupervisorService("supervisor")),
 ];
 for (const service of services) service.onError(() => {}); // shown by the view as "error" activity
 
+// The server writes each request it answers to the log that the "logs" service follows.
+const serve = (port: number) =>
+  serveDemo({ registry, port, onRequest: (line) => logs.record(line) });
 let server: StatusServer;
+let portNote: string | undefined;
 try {
-  server = serveStatus({ registry, port: args.port, metrics: true });
+  server = serve(args.port);
 } catch (error) {
   if (args.portGiven) {
     console.error((error as Error).message);
+    rmSync(dir, { recursive: true, force: true }); // process.exit() skips the tidy stop
     process.exit(2);
   }
-  server = serveStatus({ registry, port: 0, metrics: true });
-  if (!json) print(`port ${args.port} is taken; using a free port instead`);
+  server = serve(0);
+  portNote = `port ${args.port} is taken; using a free port instead`;
 }
 
 const started = Date.now();
-if (json)
+if (tty) {
+  if (portNote) view.note("demo", portNote);
+  screen = openScreen(process.stdout, (columns, rows) =>
+    renderFrame(
+      {
+        url: server.url,
+        now: Date.now(),
+        startedAt: started,
+        durationMs: duration,
+        services: registry.services().map((s) => s.health()),
+        view,
+      },
+      columns,
+      rows,
+    ),
+  );
+  view.onChange(() => screen?.update());
+} else if (json)
   print(
     JSON.stringify({
       type: "ready",
@@ -87,6 +121,7 @@ if (json)
     }),
   );
 else {
+  if (portNote) print(portNote);
   print(
     `Specter demo: status ${server.url}status · live events ${server.url}events · health ${server.url}healthz`,
   );

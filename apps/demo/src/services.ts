@@ -2,6 +2,7 @@
 import { appendFile, writeFile } from "node:fs/promises";
 import { Service } from "@specter/service";
 import { Watcher } from "@specter/watcher";
+import { PROBE_AGENT } from "./server.ts";
 
 /** Polls the machine in a Worker; `dedupe` lets only changes through. */
 export class MonitorService extends Service {
@@ -22,26 +23,55 @@ export class MonitorService extends Service {
   }
 }
 
-/** Writes an app log in the demo's temporary folder and follows it (in a Worker), across truncation. */
+/** After this many lines the log starts over, as rotation would, and the tail follows from the top. */
+const ROTATE_AFTER = 12;
+
+/**
+ * Keeps the demo's request log (the status server's answers, passed to `record`) in its temporary
+ * folder and follows it (in a Worker) as it grows and when it starts over. So that the log has
+ * something to follow before anyone opens the status page, it probes its own `/healthz` now and
+ * then; those requests are marked as the demo's own.
+ */
 export class LogService extends Service {
+  #lines = 0;
+  /** The last write: each waits for the one before, so lines and rotations keep their order. */
+  #writing: Promise<void> = Promise.resolve();
+
   constructor(
     name: string,
     readonly path: string,
+    /** The URL the probe requests (known once the server listens). */
+    readonly probeUrl: () => string,
   ) {
     super(name);
   }
 
+  /**
+   * Appends a line to the log, after the lines before it. Dropped unless the service runs: before
+   * the start the file is not there yet, after the stop its folder may be gone.
+   */
+  record(line: string): void {
+    if (!this.running) return;
+    const previous = this.#writing;
+    // A task of the service: a failed write is reported, and stopping waits for the last one.
+    this.#writing = this.spawn(async () => {
+      await previous;
+      // Starting the file over (truncating it) is what the tail must follow through.
+      if (this.#lines > 0 && this.#lines % ROTATE_AFTER === 0) await writeFile(this.path, "");
+      this.#lines++;
+      await appendFile(this.path, `${line}\n`);
+    }).done.then(() => {});
+  }
+
   protected override async onStart(): Promise<void> {
     await writeFile(this.path, "");
-    let n = 0;
-    const routes = ["/", "/status", "/api/items", "/login"];
-    this.interval(async () => {
-      n++;
-      // Every 6th write starts the file over, as log rotation would.
-      if (n % 6 === 0) await writeFile(this.path, "");
-      const route = routes[n % routes.length];
-      await appendFile(this.path, `GET ${route} 200 ${5 + ((n * 37) % 90)}ms\n`);
-    }, "1500ms");
+    this.interval(async (signal) => {
+      const response = await fetch(this.probeUrl(), {
+        signal,
+        headers: { "user-agent": PROBE_AGENT },
+      });
+      await response.arrayBuffer(); // read to the end, so the connection is free again
+    }, "2s");
     const tail = new URL("./tail.ts", import.meta.url);
     this.own(
       new Watcher("log-tail", {

@@ -1,84 +1,105 @@
-/** The demo's terminal output: a compact live view of what changed, or JSON lines with --json. */
+/**
+ * What the demo has seen, fed by its registry's activity: counters, the latest value of each
+ * watcher, the child's last output and the recent events. Piped, it also prints each event as it
+ * comes (a line, or JSON with --json); on a terminal the screen draws from this state instead.
+ */
 import type { Activity } from "@specter/service";
-
-const clock = (at: number) => new Date(at).toISOString().slice(11, 23);
+import { clock, describe } from "./describe.ts";
+import type { TailItem } from "./tail.ts";
 
 export interface ViewCounters {
   logLines: number;
+  /** Times the followed log started over (rotation). */
+  logRotations: number;
   childStdout: number;
   restarts: number;
   errors: number;
 }
 
-type Line = [label: string, text: string] | undefined;
+export interface ViewEvent {
+  at: number;
+  label: string;
+  text: string;
+  /** The watcher whose value this is, for a value. */
+  watcher?: string;
+}
 
-export function createView(json: boolean, write: (line: string) => void) {
-  const counters: ViewCounters = { logLines: 0, childStdout: 0, restarts: 0, errors: 0 };
+/** "lines": one line per event; "json": every activity as JSON; "screen": print nothing. */
+export type ViewOutput = "lines" | "json" | "screen";
 
-  function show(a: Activity): void {
+/** Recent events kept for the screen: more than any terminal shows. */
+const KEEP_EVENTS = 50;
+
+export interface View {
+  show(a: Activity): void;
+  /** An event of the demo itself (not of a service), e.g. that its port was taken. */
+  note(label: string, text: string): void;
+  /** Called after each change of state (the screen redraws, throttled). */
+  onChange(fn: () => void): void;
+  readonly counters: Readonly<ViewCounters>;
+  /** Latest value of each watcher, by "service/watcher". */
+  readonly latest: ReadonlyMap<string, { value: unknown; at: number }>;
+  /** The last line of each stream of a service's child, by service (from its "line" events). */
+  readonly lastOutput: Readonly<Record<string, { stdout?: string; stderr?: string }>>;
+  /** Oldest first. */
+  readonly events: readonly ViewEvent[];
+}
+
+export function createView(output: ViewOutput, write: (line: string) => void): View {
+  const counters: ViewCounters = {
+    logLines: 0,
+    logRotations: 0,
+    childStdout: 0,
+    restarts: 0,
+    errors: 0,
+  };
+  const latest = new Map<string, { value: unknown; at: number }>();
+  const lastOutput: Record<string, { stdout?: string; stderr?: string }> = {};
+  const events: ViewEvent[] = [];
+  let changed: () => void = () => {};
+
+  function add(event: ViewEvent): void {
+    if (events.push(event) > KEEP_EVENTS) events.shift();
+    if (output === "lines") write(`${clock(event.at)}  ${event.label.padEnd(11)}${event.text}`);
+  }
+
+  function count(a: Activity): void {
     if (a.type === "process-restart") counters.restarts++;
-    if (a.type === "error") counters.errors++;
-    if (json) {
-      write(JSON.stringify(a));
-      return;
-    }
-    const shown = describe(a);
-    if (shown) write(`${clock(a.at)}  ${shown[0].padEnd(11)}${shown[1]}`);
-  }
-
-  /** One line for what a person wants to see; routine output is only counted. */
-  function describe(a: Activity): Line {
-    switch (a.type) {
-      case "watcher-value":
-        return describeValue(a.watcher, a.value);
-      case "event": {
-        const data = a.data as { stream: string; text: string };
-        if (data.stream === "stderr") return ["child !", data.text];
-        counters.childStdout++;
-        return data.text.startsWith("ready") ? ["child", data.text] : undefined;
+    else if (a.type === "error") counters.errors++;
+    else if (a.type === "watcher-value") {
+      latest.set(`${a.service}/${a.watcher}`, { value: a.value, at: a.at });
+      if (a.watcher === "log-tail") {
+        if ((a.value as TailItem).kind === "line") counters.logLines++;
+        else counters.logRotations++;
       }
-      case "process-exit": {
-        const how = a.exit.signalCode ? `by ${a.exit.signalCode}` : `with code ${a.exit.exitCode}`;
-        const uptime = (a.exit.uptime / 1000).toFixed(1);
-        return ["child", `exited ${how} after ${uptime}s${a.exit.stopped ? " (stopped)" : ""}`];
-      }
-      case "process-restart":
-        return ["child", `restart #${a.restarts} in ${a.delay}ms (on-failure, with backoff)`];
-      case "process-give-up":
-        return ["child", `gave up after ${a.restarts} restarts`];
-      case "watcher-state":
-        return a.state === "failed" || a.state === "backoff" ? [a.watcher, a.state] : undefined;
-      case "service":
-        return a.state === "running" || a.state === "failed" ? [a.service, a.state] : undefined;
-      case "error":
-        return ["error", a.message];
-      default:
-        return undefined;
+    } else if (a.type === "event" && a.event === "line") {
+      const { stream, text } = a.data as { stream: "stdout" | "stderr"; text: string };
+      lastOutput[a.service] = { ...lastOutput[a.service], [stream]: text };
+      if (stream === "stdout") counters.childStdout++;
     }
   }
 
-  function describeValue(watcher: string, value: unknown): Line {
-    switch (watcher) {
-      case "load":
-        return ["load", `${value} (1-minute average)`];
-      case "memory": {
-        const m = value as { usedPercent: number; totalGiB: number };
-        return ["memory", `${m.usedPercent}% of ${m.totalGiB} GiB in use`];
+  return {
+    show(a) {
+      count(a);
+      if (output === "json") write(JSON.stringify(a));
+      else {
+        const shown = describe(a);
+        const watcher = a.type === "watcher-value" ? a.watcher : undefined;
+        if (shown) add({ at: a.at, label: shown[0], text: shown[1], watcher });
       }
-      case "disk": {
-        const d = value as { path: string; usedPercent: number };
-        return ["disk", `${d.usedPercent}% used on the disk of ${d.path}`];
-      }
-      case "log-tail": {
-        const item = value as { kind: "line"; text: string } | { kind: "truncated" };
-        if (item.kind === "truncated") return ["log", "(file truncated: following from the top)"];
-        counters.logLines++;
-        return ["log", item.text];
-      }
-      default:
-        return [watcher, JSON.stringify(value)];
-    }
-  }
-
-  return { show, counters };
+      changed();
+    },
+    note(label, text) {
+      add({ at: Date.now(), label, text });
+      changed();
+    },
+    onChange(fn) {
+      changed = fn;
+    },
+    counters,
+    latest,
+    lastOutput,
+    events,
+  };
 }

@@ -1,55 +1,7 @@
-import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { collectLines, descendants, isAlive, waitFor } from "@specter/core/testing";
+import { expect, test } from "bun:test";
+import { descendants, isAlive, waitFor } from "@specter/core/testing";
 import { HealthzResponse, StatusResponse } from "@specter/service";
-
-const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
-/**
- * Live processes started by one demo run, wherever they were reparented: the demo passes its
- * environment on, so they carry the run's marker variable.
- */
-function leftFrom(runId: string): number[] {
-  const marker = `SPECTER_DEMO_TEST_RUN=${runId}`;
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (
-        readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(marker) &&
-        isAlive(Number(entry))
-      )
-        found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-/** Each run's own TMPDIR, removed after each test (a demo killed with SIGKILL cannot tidy up). */
-const tmpDirs: string[] = [];
-afterEach(() => {
-  for (const dir of tmpDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** Starts the demo as a real child process and collects its output lines as they come. */
-function runDemo(args: string[]) {
-  const runId = crypto.randomUUID();
-  const tmp = mkdtempSync(join(tmpdir(), "specter-demo-test-"));
-  tmpDirs.push(tmp);
-  const child = Bun.spawn([process.execPath, MAIN, ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, SPECTER_DEMO_TEST_RUN: runId, TMPDIR: tmp },
-  });
-  const { lines, done: read } = collectLines(child.stdout);
-  const stderr = new Response(child.stderr).text();
-  /** The demo's temporary folders still there (it removes its own when it stops). */
-  const folders = () => readdirSync(tmp).filter((name) => name.startsWith("specter-demo-"));
-  return { child, lines, read, stderr, left: () => leftFrom(runId), folders };
-}
+import { runDemo } from "./run.ts";
 
 test("the demo serves /status and /healthz, and Ctrl-C stops everything it started", async () => {
   const demo = runDemo(["--port", "0"]);
