@@ -138,6 +138,9 @@ describe("service data on the wire", () => {
     expect(ErrorResponse.parse(await missing.json()).error).toBe(
       'service "monitor" has no child named "nope"; its children: "disk-checker"',
     );
+    const malformed = await get(server, "/status/monitor/%E0%A4%A");
+    expect(malformed.status).toBe(404);
+    expect(ErrorResponse.parse(await malformed.json()).error).toContain("has no child named");
     const top = await get(server, "/status/elsewhere");
     expect(top.status).toBe(404);
     expect(ErrorResponse.parse(await top.json()).error).toContain('no service named "elsewhere"');

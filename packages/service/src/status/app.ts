@@ -78,7 +78,8 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
   // A path of names addresses a child service: /status/monitor/disk-checker.
   app.get("/status/:path{.+}", (c) => {
     const path = c.req.param("path").replace(/\/+$/, "");
-    const found = findService(registry, path.split("/").map(decodeURIComponent));
+    // Hono has decoded the parameter already (leaving malformed escapes as they are).
+    const found = findService(registry, path.split("/"));
     if ("error" in found) return c.json({ error: found.error }, 404);
     return c.json(statusOf(found.service, path));
   });
