@@ -125,10 +125,12 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /**
  * Control characters shown as "?": log lines and the child's output are not trusted to move the
- * cursor or change colours on the screen.
+ * cursor or change colours on the screen. So are the bidirectional embeddings, overrides and
+ * isolates (U+202A–U+202E, U+2066–U+2069), which would turn the rest of the row right to left on
+ * a terminal that reorders text.
  */
 function clean(text: string): string {
-  return text.replace(/\p{Cc}/gu, "?");
+  return text.replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, "?");
 }
 
 /** Cut to `width` terminal columns (wide characters count twice), with "…" when cut. */

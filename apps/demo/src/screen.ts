@@ -39,7 +39,10 @@ export interface Terminal {
   off(event: "resize", fn: () => void): unknown;
 }
 
-/** Takes over the terminal; `draw` returns the frame's lines for its size (at most `rows`). */
+/**
+ * Takes over the terminal; `draw` returns the frame's lines for the size it is given (at most `rows`
+ * lines of at most `columns` columns; `columns` is one less than the terminal's).
+ */
 export function openScreen(
   terminal: Terminal,
   draw: (columns: number, rows: number) => string[],
@@ -54,8 +57,11 @@ export function openScreen(
   const render = () => {
     pending = undefined;
     last = performance.now();
-    const lines = draw(terminal.columns || 80, terminal.rows || 24);
-    // No newline after the last line: a frame as high as the terminal must not scroll it.
+    // One column short of the terminal's width: a line that filled it would leave the cursor
+    // waiting on the last column, where clearing the rest of the line (xterm) takes the line's
+    // last character with it. No newline after the last line: a frame as high as the terminal
+    // must not scroll it.
+    const lines = draw(Math.max(1, (terminal.columns || 80) - 1), terminal.rows || 24);
     const body = lines.join(`${CLEAR_TO_LINE_END}\n`);
     terminal.write(
       `${clearAll ? CLEAR_SCREEN : ""}${HOME}${body}${CLEAR_TO_LINE_END}${CLEAR_TO_SCREEN_END}`,

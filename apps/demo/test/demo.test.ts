@@ -113,3 +113,35 @@ test("bad arguments are explained, with the usage", async () => {
   expect(await unknown.child.exited).toBe(2);
   expect(await unknown.stderr).toContain("usage: bun run apps/demo");
 });
+
+test("with port 4777 taken, the demo uses a free port and says so; --port 4777 is an error", async () => {
+  // Taken by this test, or already by something else: either way the demo cannot have it.
+  let holder: ReturnType<typeof Bun.serve> | undefined;
+  try {
+    holder = Bun.serve({ hostname: "127.0.0.1", port: 4777, fetch: () => new Response("taken") });
+  } catch {
+    // in use already
+  }
+  try {
+    const demo = runDemo(["--duration", "2s"]);
+    try {
+      expect(await demo.child.exited).toBe(0);
+      await demo.read;
+      expect(demo.lines[0]).toBe("port 4777 is taken; using a free port instead");
+      const port = /^Specter demo: status http:\/\/127\.0\.0\.1:(\d+)\/status /.exec(
+        demo.lines[1] ?? "",
+      )?.[1];
+      expect(Number(port)).toBeGreaterThan(0);
+      expect(Number(port)).not.toBe(4777);
+      expect(demo.folders()).toEqual([]);
+    } finally {
+      demo.child.kill("SIGKILL");
+    }
+    const given = runDemo(["--port", "4777"]);
+    expect(await given.child.exited).toBe(2);
+    expect(await given.stderr).toContain("demo: cannot listen on 127.0.0.1:4777");
+    expect(given.folders()).toEqual([]);
+  } finally {
+    await holder?.stop(true);
+  }
+}, 30_000);

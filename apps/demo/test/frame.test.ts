@@ -104,6 +104,15 @@ test("output from the child cannot move the cursor: control characters show as '
   expect(lines.join("")).not.toContain("\x1b");
 });
 
+test("a log line cannot turn the screen right to left: bidi overrides and isolates show as '?'", () => {
+  const lines = frameOf(
+    [health("logs", { watchers: [{ name: "log-tail", state: "running" }] })],
+    [value("log-tail", { kind: "line", text: "GET /\u202Etxt.exe\u2066x\u2069 404 1ms" })],
+  );
+  expect(lines.at(-1)).toEndWith("log        GET /?txt.exe?x? 404 1ms");
+  expect(lines.join("")).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+});
+
 test("fit cuts by terminal columns, wide characters counting twice", () => {
   expect(fit("short", 10)).toBe("short");
   expect(fit("abcdefghij", 5)).toBe("abcd…");

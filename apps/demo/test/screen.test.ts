@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
+import { closeSync, openSync } from "node:fs";
 import { waitFor } from "@specter/core/testing";
+import { openScreen } from "../src/screen.ts";
 import { MAIN, runDemo } from "./run.ts";
 import { replay } from "./terminal.ts";
 
@@ -102,3 +104,32 @@ test("the followed log holds the requests the status server answered", async () 
     demo.child.kill("SIGKILL");
   }
 }, 30_000);
+
+test("frames are drawn one column short of the terminal, so clearing after a line never takes its last character", () => {
+  // A line that fills the terminal leaves the cursor on the last column, where the erase that
+  // follows each line (xterm) would clear that column too.
+  const fd = openSync("/dev/null", "w");
+  const written: string[] = [];
+  const sizes: [number, number][] = [];
+  const terminal = {
+    fd,
+    columns: 10,
+    rows: 5,
+    write: (text: string) => written.push(text),
+    on: () => {},
+    off: () => {},
+  };
+  try {
+    const screen = openScreen(terminal, (columns, rows) => {
+      sizes.push([columns, rows]);
+      return ["x".repeat(columns), "short"];
+    });
+    screen.close();
+  } finally {
+    closeSync(fd);
+  }
+  expect(sizes[0]).toEqual([9, 5]);
+  // The terminal's driver turns each "\n" into "\r\n" (onlcr), as under script(1).
+  const { frames } = replay(written.join("").replaceAll("\n", "\r\n"), 5);
+  expect(frames[0]).toEqual(["xxxxxxxxx", "short"]);
+});

@@ -132,19 +132,39 @@ export function groupHasLiveMember(pgid: number): boolean | undefined {
 }
 
 /**
- * CPU and memory of process group `pgid`, from one scan of `/proc`; `undefined` when there is no
+ * CPU and memory of process group `pgid`, from a scan of `/proc`; `undefined` when there is no
  * `/proc` to read. The CPU time of members that have exited and were reaped lives on in the
  * `cutime`/`cstime` of the member that waited for them (a shell's finished commands count toward
  * the shell), so it is included; a zombie member's own time counts too, its memory does not. The
  * total can drop when a member that reaped children exits, as counters do when a process restarts.
+ *
+ * One scan serves every group asked for in the same synchronous pass (until the next microtask):
+ * a status page or a scrape that reads the health of many processes reads `/proc` once, not once
+ * per process. A process that exits during the scan is left out, as if it had gone before.
  */
 export function groupUsage(pgid: number): GroupUsage | undefined {
+  const groups = usageByGroup();
+  if (!groups) return undefined;
+  const usage = groups.get(pgid);
+  return usage ? { ...usage } : { processes: 0, cpuSeconds: 0, residentMemoryBytes: 0 };
+}
+
+/** The last scan's usage of every group, while the synchronous pass that made it lasts. */
+let scan: Map<number, GroupUsage> | undefined;
+
+function usageByGroup(): Map<number, GroupUsage> | undefined {
+  if (scan) return scan;
   const pids = listPids();
   if (pids.length === 0) return undefined;
-  const usage: GroupUsage = { processes: 0, cpuSeconds: 0, residentMemoryBytes: 0 };
+  const groups = new Map<number, GroupUsage>();
   for (const pid of pids) {
-    const stat = readStat(pid);
-    if (stat?.pgrp !== pgid) continue;
+    const stat = readStat(pid); // undefined when it exited since the listing
+    if (!stat) continue;
+    let usage = groups.get(stat.pgrp);
+    if (!usage) {
+      usage = { processes: 0, cpuSeconds: 0, residentMemoryBytes: 0 };
+      groups.set(stat.pgrp, usage);
+    }
     usage.cpuSeconds += stat.cpuSeconds + stat.childCpuSeconds;
     if (stat.state === "Z") continue;
     usage.processes++;
@@ -152,8 +172,14 @@ export function groupUsage(pgid: number): GroupUsage | undefined {
   }
   // Whole ticks, without the float noise of the sum (0.30000000000000004).
   const { clockTick } = procUnits();
-  usage.cpuSeconds = Math.round(usage.cpuSeconds * clockTick) / clockTick;
-  return usage;
+  for (const usage of groups.values()) {
+    usage.cpuSeconds = Math.round(usage.cpuSeconds * clockTick) / clockTick;
+  }
+  scan = groups;
+  queueMicrotask(() => {
+    scan = undefined;
+  });
+  return groups;
 }
 
 /** Live (non-zombie) descendants of `pid` (default: this process), children first. */

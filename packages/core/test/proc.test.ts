@@ -108,6 +108,40 @@ test("groupUsage counts the CPU of members that already exited and were reaped",
   expect(usage?.processes).toBe(2); // the shell and its sleep
 });
 
+test("groupUsage: one scan of /proc serves every read in the same synchronous pass; the next pass reads again", async () => {
+  const child = Bun.spawn(["sh", "-c", "sleep 30 & sleep 30 & wait"], { detached: true });
+  started.push(groupOf(child));
+  await waitFor(() => groupUsage(child.pid)?.processes === 3, { timeout: 10_000 });
+  const first = groupUsage(child.pid);
+  const again = groupUsage(child.pid);
+  expect(again).toEqual(first as NonNullable<typeof first>);
+  expect(again).not.toBe(first); // a copy each time: a caller may change its own
+  const sleeper = descendants(child.pid)[0] as number;
+  process.kill(sleeper, "SIGKILL");
+  // Still this pass: the same scan.
+  expect(groupUsage(child.pid)?.processes).toBe(3);
+  // A later pass scans again and sees it gone.
+  await waitFor(() => groupUsage(child.pid)?.processes === 2, { timeout: 10_000 });
+});
+
+test("groupUsage survives members exiting during the scan", async () => {
+  // A group that starts and reaps a short-lived process all the time: some are listed in /proc
+  // and gone before their stat is read.
+  const child = Bun.spawn(["sh", "-c", "while :; do /bin/true & wait; done"], { detached: true });
+  started.push(groupOf(child));
+  let scans = 0;
+  await waitFor(
+    () => {
+      const usage = groupUsage(child.pid);
+      expect(usage?.processes).toBeGreaterThanOrEqual(1); // the shell, at least
+      expect(Number.isFinite(usage?.cpuSeconds)).toBe(true);
+      expect(usage?.residentMemoryBytes).toBeGreaterThan(0);
+      return ++scans >= 100;
+    },
+    { timeout: 20_000, message: "100 scans while members come and go" },
+  );
+});
+
 /** Kills the whole group of a detached child at cleanup, so its background members go too. */
 function groupOf(child: Bun.Subprocess): (typeof started)[number] {
   return {

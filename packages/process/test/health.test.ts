@@ -3,9 +3,9 @@
  * with the strict `ProcessHealth` schema, so a field added to one but not the other fails here.
  */
 import { afterEach, expect, test } from "bun:test";
-import { waitFor } from "@specter/core/testing";
 import { type ProcessError, ProcessHealth } from "../src/index.ts";
-import { cleanup, collect, make, sh } from "./helpers.ts";
+import { fakeChild, waitFor } from "../src/testing/index.ts";
+import { cleanup, collect, make } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -34,7 +34,10 @@ test("a running process's health (piped streams, a lastError) parses with the st
   proc.on("error", (error) => {
     errors.push(error);
   });
-  proc.start(["sh", "-c", "echo out; echo err >&2; sleep 30"], { stdout: "pipe", stderr: "pipe" });
+  proc.start(await fakeChild({ stdout: ["out"], stderr: ["err"] }), {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   proc.watchStream("stdout", () => {
     throw new Error("watcher bug");
   });
@@ -55,7 +58,7 @@ test("a process waiting to restart (nextRestartIn) parses with the strict schema
   const proc = make("h-restarting", {
     restart: { policy: "always", initialBackoff: "20s", maxBackoff: "20s" },
   });
-  proc.start(sh("exit-at-once.sh", "1"), quiet);
+  proc.start(await fakeChild({ exitAfter: 0, exitCode: 1 }), quiet);
   await waitFor(() => proc.state === "restarting");
   const health = proc.health();
   expect(health.nextRestartIn).not.toBeNull();
@@ -64,7 +67,7 @@ test("a process waiting to restart (nextRestartIn) parses with the strict schema
 });
 
 test("an exited and a stopped process's health (lastExit) parse with the strict schema", async () => {
-  const exited = make("h-exited").start(sh("exit-at-once.sh", "3"), quiet);
+  const exited = make("h-exited").start(await fakeChild({ exitAfter: 0, exitCode: 3 }), quiet);
   await exited.wait();
   const health = exited.health();
   expect(health).toMatchObject({ state: "exited", pid: null, lastExit: { exitCode: 3 } });

@@ -1,4 +1,4 @@
-import { commandLine, descendants, readStat, waitFor } from "@specter/core/testing";
+import { descendants, readStat } from "@specter/core/testing";
 import {
   type LineInfo,
   ManagedProcess,
@@ -6,6 +6,7 @@ import {
   type StreamName,
   type WatchLinesOptions,
 } from "../src/index.ts";
+import { waitFor } from "../src/testing/index.ts";
 
 /** Absolute path of a fixture. */
 export function fixture(name: string): string {
@@ -31,7 +32,11 @@ export function make(name: string, options: ProcessOptions = {}): ManagedProcess
   return proc;
 }
 
-/** For afterEach: stops every process made by `make`, then checks that no child is left. */
+/**
+ * For afterEach: stops every process made by `make`, then checks that no child is left, orphan
+ * guards included (stricter than `leftovers()`, which a user's test would use: the library's own
+ * helpers must go too).
+ */
 export async function cleanup(): Promise<void> {
   await Promise.all(made.splice(0).map((proc) => proc.stop().catch(() => {})));
   await waitFor(() => descendants().length === 0, {
@@ -58,19 +63,6 @@ export function collect(proc: ManagedProcess, stream: StreamName, options?: Watc
 /** Process group id of `pid`, from /proc; `undefined` when it is gone. */
 export function pgidOf(pid: number): number | undefined {
   return readStat(pid)?.pgrp;
-}
-
-/** Whether `pid` is an orphan guard (the `sh` that kills a group if the host dies). */
-export function isGuard(pid: number): boolean {
-  return commandLine(pid).includes("specter-orphan-guard");
-}
-
-/**
- * Live descendants of this process, orphan guards left out: the managed process trees. A guard
- * shows the host's command line until it execs, and none while it exits: poll with waitFor.
- */
-export function trees(): number[] {
-  return descendants().filter((pid) => !isGuard(pid));
 }
 
 /** Live descendants of this process in process group `pgid`. */

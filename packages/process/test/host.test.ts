@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { liveProcesses } from "@specter/core";
-import { commandLine, isAlive, waitFor } from "@specter/core/testing";
+import { commandLine, isAlive } from "@specter/core/testing";
+import { fakeChild, waitFor } from "../src/testing/index.ts";
 import { cleanup, fixture, make } from "./helpers.ts";
 
 const HOOKS = ["SIGINT", "SIGTERM", "exit"] as const;
@@ -47,8 +48,9 @@ interface HostReport {
 
 /** Runs fixtures/host.ts in `mode` and returns it once it reported its process tree. */
 async function host(mode: string, env: Record<string, string> = {}) {
+  const fake = await fakeChild({ stdout: ["ready"], grandchildren: 2 });
   const child = Bun.spawn([process.execPath, fixture("host.ts"), mode], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, FAKE_CHILD: JSON.stringify(fake), ...env },
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -111,6 +113,7 @@ describe("host shutdown hooks", () => {
       const { child, report, messages, reading } = await host("signal");
       expect(report.hooks).toEqual([1, 1, 1]);
       expect(report.pgid).toBe(report.pid);
+      expect(report.grandchildren.length).toBe(2);
       expect(report.grandchildren.every(isAlive)).toBe(true);
       child.kill(signal);
       await child.exited;
@@ -195,10 +198,11 @@ describe("host shutdown hooks", () => {
     ]);
     expect(code).toBe(0);
     const line = stdout.split("\n").find((l) => l.startsWith("{"));
-    const { pids } = JSON.parse(line ?? "{}") as { pids: number[] };
+    const { pids, folder } = JSON.parse(line ?? "{}") as { pids: number[]; folder: string };
     strays.push(...pids);
     expect(pids.length).toBe(3);
     await waitFor(() => !pids.some(isAlive), { message: `${pids} all gone after bun test` });
     await guardGone(pids[0] as number);
+    await waitFor(() => !existsSync(folder), { message: `fakeChild's ${folder} removed` });
   }, 15_000);
 });

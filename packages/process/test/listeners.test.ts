@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { descendants, waitFor } from "@specter/core/testing";
+import { descendants } from "@specter/core/testing";
 import { hostHooksInstalled } from "../src/exit-hooks.ts";
 import type { ProcessExit } from "../src/index.ts";
-import { cleanup, make, sh } from "./helpers.ts";
+import { fakeChild, waitFor } from "../src/testing/index.ts";
+import { cleanup, make } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -46,7 +47,7 @@ describe("listeners that stop or start the process", () => {
         stopped = exit;
       });
     });
-    proc.start(sh("exit-at-once.sh", "1"), quiet);
+    proc.start(await fakeChild({ exitAfter: 0, exitCode: 1 }), quiet);
     await waitFor(() => stopped !== undefined, {
       timeout: 3_000,
       message: "stop() from the restart listener waited out the backoff",
@@ -72,7 +73,7 @@ describe("listeners that stop or start the process", () => {
         });
       }
     });
-    proc.start(sh("exit-at-once.sh", "1"), quiet);
+    proc.start(await fakeChild({ exitAfter: 0, exitCode: 1 }), quiet);
     await waitFor(() => stopped !== undefined, { timeout: 3_000 });
     expect(restartEvents).toBe(0);
     expect(proc.state).toBe("stopped");
@@ -114,7 +115,7 @@ describe("listeners that stop or start the process", () => {
     const proc = make("exit-state", { restart: { policy: "on-failure", maxRestarts: 0 } });
     const seen: string[] = [];
     proc.on("exit", () => seen.push(proc.state));
-    proc.start(sh("exit-at-once.sh", "2"), quiet);
+    proc.start(await fakeChild({ exitAfter: 0, exitCode: 2 }), quiet);
     await proc.wait("5s");
     expect(seen).toEqual(["failed"]);
   });
@@ -147,7 +148,7 @@ describe("listeners that stop or start the process", () => {
         proc.start(["sleep", "30"]);
       }
     });
-    proc.start(sh("exit-at-once.sh", "1"), quiet);
+    proc.start(await fakeChild({ exitAfter: 0, exitCode: 1 }), quiet);
     await proc.wait();
     expect(proc.state).toBe("running");
     expect(hostHooksInstalled()).toBe(true);
@@ -161,7 +162,13 @@ describe("a child that exited while its group lives on", () => {
     const exits: { running: boolean; pid: number | null }[] = [];
     proc.on("exit", () => exits.push({ running: proc.running, pid: proc.pid }));
     // The leader exits 3 at once; a grandchild that ignores SIGTERM stays in the group.
-    proc.start(["sh", "-c", "trap '' TERM; (trap '' TERM; exec sleep 30) & exit 3"], quiet);
+    const argv = await fakeChild({
+      grandchildren: 1,
+      ignoreSigterm: true,
+      exitAfter: 0,
+      exitCode: 3,
+    });
+    proc.start(argv, quiet);
     const pid = proc.pid as number;
     await waitFor(() => !descendants().includes(pid), { timeout: 3_000 });
     expect(proc.state).toBe("running");

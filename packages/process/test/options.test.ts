@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ManagedProcess, OptionsError } from "../src/index.ts";
-import { cleanup, make, trees } from "./helpers.ts";
+import { leftovers } from "../src/testing/index.ts";
+import { cleanup, make } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -73,7 +74,7 @@ describe("constructor options", () => {
 });
 
 describe("start() arguments", () => {
-  test("argv must be a non-empty array of strings; nothing is started", () => {
+  test("argv must be a non-empty array of strings; nothing is started", async () => {
     const proc = make("p");
     expect(optionsError(() => proc.start("sleep 30" as never))).toContain(
       'option "argv" got "sleep 30": expected an array of strings, program first',
@@ -100,7 +101,7 @@ describe("start() arguments", () => {
       'option "env.A" got 1',
     );
     expect(proc.state).toBe("idle");
-    expect(trees()).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Scope } from "@specter/core";
-import { isAlive, waitFor } from "@specter/core/testing";
+import { isAlive } from "@specter/core/testing";
 import {
   type ProcessState,
   ProcessStateError,
@@ -10,7 +10,8 @@ import {
   startProcess,
   WaitTimeoutError,
 } from "../src/index.ts";
-import { cleanup, collect, fixture, groupMembers, make, pgidOf, sh, trees } from "./helpers.ts";
+import { fakeChild, leftovers, waitFor } from "../src/testing/index.ts";
+import { cleanup, collect, fixture, groupMembers, make, pgidOf, sh } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -38,8 +39,8 @@ describe("start", () => {
     expect(isAlive(pid)).toBe(true);
     expect(pgidOf(pid)).toBe(pid);
     expect(pgidOf(pid)).not.toBe(pgidOf(process.pid));
-    // (waitFor: an orphan guard just spawned shows the host's command line until it execs sh)
-    await waitFor(() => Bun.deepEquals(trees(), [pid]));
+    // Exactly one process below us: the orphan guard (even one not exec'd yet) is not counted.
+    expect(await leftovers()).toEqual([pid]);
     // argv is not interpreted by a shell.
     const echo = make("echo");
     const out = collect(echo.start(["echo", "$HOME", "a;b"], { stdout: "pipe" }), "stdout");
@@ -56,7 +57,7 @@ describe("start", () => {
     expect(() => proc.start(["sleep", "30"])).toThrow(
       `ManagedProcess "twice" is already running (pid ${pid}); await stop() before starting it again`,
     );
-    await waitFor(() => Bun.deepEquals(trees(), [pid]));
+    expect(await leftovers()).toEqual([pid as number]);
     await proc.stop();
     // After stop it may start again.
     proc.start(["sleep", "30"]);
@@ -90,7 +91,7 @@ describe("start", () => {
       expect(proc.state).toBe("idle");
       expect(proc.running).toBe(false);
       expect(await proc.stop()).toBeNull();
-      await waitFor(() => trees().length === 0);
+      expect(await leftovers()).toEqual([]);
       // Unhandled rejections are reported once the microtasks of a turn have run.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setImmediate(resolve));
@@ -166,7 +167,7 @@ describe("stop", () => {
 
   test("a SIGTERM-ignoring child is killed after terminateTimeout", async () => {
     const proc = make("stubborn", { terminateTimeout: "400ms", killTimeout: "1s" });
-    proc.start(sh("ignores-sigterm.sh"), { stdout: "pipe" });
+    proc.start(await fakeChild({ stdout: ["ready"], ignoreSigterm: true }), { stdout: "pipe" });
     const out = collect(proc, "stdout");
     await waitFor(() => out.lines.includes("ready"));
     const started = performance.now();
@@ -175,19 +176,20 @@ describe("stop", () => {
     expect(exit).toMatchObject({ signalCode: "SIGKILL", stopped: true, killed: true });
     expect(took).toBeGreaterThanOrEqual(400);
     expect(took).toBeLessThan(400 + 2_000);
-    await waitFor(() => trees().length === 0);
+    expect(await leftovers()).toEqual([]);
   });
 
-  test('no grandchild outlives stop(): sh -c "sleep 30 & sleep 30 & wait"', async () => {
-    const proc = make("tree").start(["sh", "-c", "sleep 30 & sleep 30 & wait"]);
+  test("no grandchild outlives stop()", async () => {
+    const proc = make("tree").start(await fakeChild({ grandchildren: 2 }));
     const pid = proc.pid as number;
     await waitFor(() => groupMembers(pid).length === 3);
     const tree = groupMembers(pid);
-    // sh and both sleeps are in the child's group, which is not ours.
+    // The child and both grandchildren are in the child's group, which is not ours.
     expect(pgidOf(pid)).not.toBe(pgidOf(process.pid));
+    expect(await leftovers()).toEqual(tree);
     await proc.stop();
     for (const p of tree) expect(isAlive(p)).toBe(false);
-    await waitFor(() => trees().length === 0);
+    expect(await leftovers()).toEqual([]);
   });
 
   test("grandchildren that ignore SIGTERM are killed too, and the leader exits first", async () => {
@@ -210,17 +212,18 @@ describe("stop", () => {
 
   test("a child that exits by itself leaves no grandchild behind", async () => {
     const proc = make("leaves-kids", { terminateTimeout: "2s" });
-    proc.start(["sh", "-c", "sleep 30 & sleep 30 & echo ready"], { stdout: "pipe" });
+    proc.start(await fakeChild({ grandchildren: 2, stdout: ["ready"], exitAfter: 0 }), {
+      stdout: "pipe",
+    });
     const exit = await proc.wait("5s");
     expect(exit).toMatchObject({ exitCode: 0, stopped: false });
     expect(proc.state).toBe("exited");
-    await waitFor(() => trees().length === 0);
+    expect(await leftovers()).toEqual([]);
   });
 
   test("idempotent and safe to call concurrently", async () => {
-    const proc = make("twice", { terminateTimeout: "300ms" }).start(sh("ignores-sigterm.sh"), {
-      stdout: "pipe",
-    });
+    const proc = make("twice", { terminateTimeout: "300ms" });
+    proc.start(await fakeChild({ stdout: ["ready"], ignoreSigterm: true }), { stdout: "pipe" });
     const out = collect(proc, "stdout");
     await waitFor(() => out.lines.includes("ready"));
     const a = proc.stop();
@@ -253,7 +256,7 @@ describe("stop", () => {
 
 describe("wait, poll and health", () => {
   test("wait() resolves with the exit; poll() is null while running, then the code", async () => {
-    const proc = make("crash").start(sh("crash-after.sh", "0.1", "7"), {
+    const proc = make("crash").start(await fakeChild({ exitAfter: "100ms", exitCode: 7 }), {
       stdout: "ignore",
       stderr: "ignore",
     });
@@ -282,7 +285,12 @@ describe("wait, poll and health", () => {
   });
 
   test("uptime and health()", async () => {
-    const proc = make("healthy").start(sh("stderr-lines.sh"), { stdout: "pipe", stderr: "pipe" });
+    const argv = await fakeChild({
+      stdout: ["out 1"],
+      stderr: ["err 1", "err 2", "err 3"],
+      exitAfter: 0,
+    });
+    const proc = make("healthy").start(argv, { stdout: "pipe", stderr: "pipe" });
     const pid = proc.pid;
     collect(proc, "stdout");
     collect(proc, "stderr");
@@ -374,7 +382,8 @@ describe("attach and startProcess", () => {
 
   test("startProcess(name, argv, { owner, ... }) creates, attaches and starts", async () => {
     const o = owner();
-    const proc = startProcess("helper", sh("stderr-lines.sh"), {
+    const argv = await fakeChild({ stderr: ["err 1", "err 2", "err 3"], exitAfter: 0 });
+    const proc = startProcess("helper", argv, {
       owner: o,
       stderr: "pipe",
       stdout: "ignore",
@@ -385,6 +394,6 @@ describe("attach and startProcess", () => {
     expect(err.lines).toEqual(["err 1", "err 2", "err 3"]);
     await o.stop();
     expect(() => startProcess("bad", ["sleep", "1"], { owner: {} as never })).toThrow("addCleanup");
-    await waitFor(() => trees().length === 0);
+    expect(await leftovers()).toEqual([]);
   });
 });

@@ -2,11 +2,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "@specter/core/testing";
 import type { ProcessError, ProcessEvents, ProcessState } from "../src/index.ts";
 import { resolveProcessOptions } from "../src/options.ts";
 import { RestartTracker } from "../src/restart.ts";
-import { cleanup, make, sh } from "./helpers.ts";
+import { fakeChild, waitFor } from "../src/testing/index.ts";
+import { cleanup, make } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -55,7 +55,7 @@ describe("restart policy", () => {
       },
     });
     const r = record(proc);
-    proc.start(sh("crash-after.sh", "0.02", "3"), quiet);
+    proc.start(await fakeChild({ exitAfter: "20ms", exitCode: 3 }), quiet);
     const exit = await proc.wait("10s");
     expect(exit).toMatchObject({ exitCode: 3, stopped: false });
     expect(proc.state).toBe("failed");
@@ -100,7 +100,7 @@ describe("restart policy", () => {
   test("maxRestarts: 0 gives up on the first crash", async () => {
     const proc = make("once", { restart: { policy: "always", maxRestarts: 0 } });
     const r = record(proc);
-    proc.start(sh("exit-at-once.sh", "1"));
+    proc.start(await fakeChild({ exitAfter: 0, exitCode: 1 }));
     await proc.wait("5s");
     expect(r.events).toEqual(["spawn", "exit", "giveUp"]);
     expect(proc.state).toBe("failed");
@@ -109,14 +109,14 @@ describe("restart policy", () => {
   test('"on-failure" does not restart after exit code 0; "no" never restarts', async () => {
     const ok = make("ok", { restart: "on-failure" });
     const rOk = record(ok);
-    ok.start(sh("exit-at-once.sh", "0"));
+    ok.start(await fakeChild({ exitAfter: 0 }));
     await ok.wait("5s");
     expect(rOk.events).toEqual(["spawn", "exit"]);
     expect(ok.state).toBe("exited");
 
     const no = make("no", { restart: "no" });
     const rNo = record(no);
-    no.start(sh("exit-at-once.sh", "9"));
+    no.start(await fakeChild({ exitAfter: 0, exitCode: 9 }));
     expect((await no.wait("5s"))?.exitCode).toBe(9);
     expect(rNo.events).toEqual(["spawn", "exit"]);
     expect(no.state).toBe("exited");
@@ -127,7 +127,7 @@ describe("restart policy", () => {
       restart: { policy: "always", initialBackoff: "5s", maxBackoff: "5s" },
     });
     const r = record(proc);
-    proc.start(sh("exit-at-once.sh", "0"));
+    proc.start(await fakeChild({ exitAfter: 0 }));
     await waitFor(() => proc.state === "restarting");
     expect(proc.running).toBe(false);
     expect(proc.poll()).toBeNull();
@@ -156,10 +156,12 @@ describe("restart policy", () => {
       errLines.push(line);
     });
     const r = record(proc);
-    proc.start(sh("crash-after.sh", "0.01", "1"), { stdout: "pipe", stderr: "pipe" });
+    // Each run prints both lines at once and crashes (exit code 1) 10 ms after it started.
+    const argv = await fakeChild({ stdout: ["started"], stderr: ["crashing"], crashAfter: "10ms" });
+    proc.start(argv, { stdout: "pipe", stderr: "pipe" });
     await proc.wait("10s");
-    expect(lines).toEqual(r.spawns.map((s) => `started ${s.pid}`));
-    expect(lines.length).toBe(3);
+    expect(new Set(r.spawns.map((s) => s.pid)).size).toBe(3);
+    expect(lines).toEqual(["started", "started", "started"]);
     expect(errLines).toEqual(["crashing", "crashing", "crashing"]);
     expect(proc.health().streams.stdout.lines).toBe(3);
   });

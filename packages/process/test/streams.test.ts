@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { isAlive, waitFor } from "@specter/core/testing";
+import { isAlive } from "@specter/core/testing";
 import { type LineInfo, type ProcessError, ProcessStateError } from "../src/index.ts";
+import { fakeChild, waitFor } from "../src/testing/index.ts";
 import { bunScript, cleanup, collect, make, pgidOf, sh } from "./helpers.ts";
 
 afterEach(cleanup);
@@ -22,7 +23,12 @@ describe("watchStream", () => {
   });
 
   test("a last line without newline is delivered", async () => {
-    const proc = make("partial").start(sh("partial-last-line.sh"), { stdout: "pipe" });
+    const argv = await fakeChild({
+      stdout: ["one", "two"],
+      partialLastLine: "three",
+      exitAfter: 0,
+    });
+    const proc = make("partial").start(argv, { stdout: "pipe" });
     const out = collect(proc, "stdout");
     await proc.wait();
     expect(out.lines).toEqual(["one", "two", "three"]);
@@ -36,7 +42,8 @@ describe("watchStream", () => {
   });
 
   test("empty lines are delivered as empty strings", async () => {
-    const proc = make("empty").start(sh("empty-lines.sh"), { stdout: "pipe" });
+    const argv = await fakeChild({ stdout: ["", "", "a", "", "b", ""], exitAfter: 0 });
+    const proc = make("empty").start(argv, { stdout: "pipe" });
     const out = collect(proc, "stdout");
     await proc.wait();
     expect(out.lines).toEqual(["", "", "a", "", "b", ""]);
@@ -110,7 +117,12 @@ describe("watchStream", () => {
   });
 
   test("stderr is watched like stdout", async () => {
-    const proc = make("stderr").start(sh("stderr-lines.sh"), { stdout: "pipe", stderr: "pipe" });
+    const argv = await fakeChild({
+      stdout: ["out 1"],
+      stderr: ["err 1", "err 2", "err 3"],
+      exitAfter: 0,
+    });
+    const proc = make("stderr").start(argv, { stdout: "pipe", stderr: "pipe" });
     const out = collect(proc, "stdout");
     const err = collect(proc, "stderr");
     await proc.wait();
@@ -139,7 +151,8 @@ describe("watchStream", () => {
   });
 
   test("a throwing callback is isolated and reported; the others get every line", async () => {
-    const proc = make("throws").start(sh("print-lines.sh", "5"), { stdout: "pipe" });
+    const argv = await fakeChild({ stdout: ["1", "2", "3", "4", "5"], exitAfter: 0 });
+    const proc = make("throws").start(argv, { stdout: "pipe" });
     const errors: ProcessError[] = [];
     proc.on("error", (e) => {
       errors.push(e);
@@ -181,7 +194,7 @@ describe("watchStream", () => {
   test("a watcher registered before start() gets everything", async () => {
     const proc = make("early");
     const out = collect(proc, "stdout");
-    proc.start(sh("print-lines.sh", "3"), { stdout: "pipe" });
+    proc.start(await fakeChild({ stdout: ["1", "2", "3"], exitAfter: 0 }), { stdout: "pipe" });
     await proc.wait();
     expect(out.lines).toEqual(["1", "2", "3"]);
   });

@@ -40,7 +40,13 @@ export class DataStore<D extends object> {
       const value = (partial as Record<string, unknown>)[key];
       if (Object.is(value, (previous as Record<string, unknown>)[key])) continue;
       changed ??= {};
-      changed[key] = value;
+      // Defined, not assigned: a key such as "__proto__" is data here, as in the merged value.
+      Object.defineProperty(changed, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     if (changed) this.#feed.dataChanged(changed);
   }

@@ -43,17 +43,20 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
   readonly name: string;
   /** This service's own events: `emit()` publishes here, `listen()` subscribes here by default. */
   readonly events: EventBus<EventsOf<T>>;
-  readonly #feed: Feed<DataOf<T>>;
+  // The private fields do not mention T: tsc compares them too, and typed with T they would make
+  // a typed service no longer a `Service` (for `register`, `adopt`, `statusOf`). The methods give
+  // the types back. packages/service/test/types.test.ts checks both sides.
+  readonly #feed: Feed<object>;
   readonly #lifecycle: Lifecycle;
   readonly #owned: Ownership<AnyService>;
   readonly #tasks: Tasks;
-  readonly #data: DataStore<DataOf<T>>;
+  readonly #data: DataStore<object>;
 
   /** @throws {OptionsError} for a bad name or option. */
   constructor(name: string, options: ServiceOptions<T> = {}) {
     const o = parseServiceOptions(name, options);
     this.name = name;
-    const feed = new Feed<DataOf<T>>(name);
+    const feed = new Feed<object>(name);
     this.#feed = feed;
     this.events = new EventBus<EventsOf<T>>((error, event) =>
       feed.listenerFailed(String(event), error),
@@ -89,7 +92,7 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
     };
     this.#owned = new Ownership<AnyService>(host);
     this.#tasks = new Tasks(host);
-    this.#data = new DataStore(o.initialData as DataOf<T>, feed);
+    this.#data = new DataStore(o.initialData, feed);
   }
 
   /** Runs when the service starts; may be async. A throw rolls back what it acquired. */
@@ -225,7 +228,7 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
 
   /** The service's data (`initialData`, then shallow-merged by `setData`). */
   get data(): Readonly<DataOf<T>> {
-    return this.#data.value;
+    return this.#data.value as Readonly<DataOf<T>>;
   }
 
   /** Shallow-merges `partial` into `data` and calls the `"data"` listeners with (data, previous). */
@@ -241,7 +244,11 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
     fn: (data: Readonly<DataOf<T>>, previous: Readonly<DataOf<T>>) => unknown,
     options: OnDataOptions = {},
   ): () => void {
-    return this.#data.subscribe(fn, options, `data listener of service "${this.name}"`);
+    return this.#data.subscribe(
+      fn as (data: object, previous: object) => unknown,
+      options,
+      `data listener of service "${this.name}"`,
+    );
   }
 
   /** @deprecated use `data`; removed in 0.2. */
@@ -270,7 +277,7 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
     event: K,
     fn: (...args: ServiceEvents<DataOf<T>>[K]) => unknown,
   ): () => void {
-    return this.#feed.emitter.on(event, fn);
+    return this.#feed.emitter.on(event, fn as never);
   }
 
   /** The same as `on("state", fn)`. */

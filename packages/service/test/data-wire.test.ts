@@ -170,3 +170,185 @@ describe("maskData", () => {
     });
   });
 });
+
+describe("hostile data", () => {
+  test("maskData never throws: a getter or proxy that throws makes only that value unreadable", () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const masked = maskData({
+      getter: {
+        ok: 1,
+        get broken() {
+          throw new Error("sensor gone");
+        },
+      },
+      proxy: new Proxy(
+        {},
+        {
+          ownKeys() {
+            throw new Error("no keys");
+          },
+        },
+      ),
+      revoked: revoked.proxy,
+      leaky: {
+        get url() {
+          throw new Error("cannot reach postgres://app:hunter2@db/prod");
+        },
+      },
+      invalidDate: new Date(Number.NaN),
+      fine: "still here",
+    });
+    expect(masked).toEqual({
+      getter: { ok: 1, broken: "[unreadable: sensor gone]" },
+      proxy: "[unreadable: no keys]",
+      revoked: expect.stringMatching(/^\[unreadable: /),
+      // The message is masked too.
+      leaky: { url: "[unreadable: cannot reach postgres://app:***@db/prod]" },
+      invalidDate: "Invalid Date",
+      fine: "still here",
+    });
+  });
+
+  test("maskData: keys like __proto__ stay data; errors, maps, sets, typed arrays and toJSON are readable; secret query parameters are masked", () => {
+    const masked = maskData({
+      ...JSON.parse('{"__proto__": {"token": "t", "shown": 1}}'),
+      nested: JSON.parse('{"__proto__": {"password": "p"}}'),
+      error: new TypeError("bad input"),
+      map: new Map<unknown, unknown>([
+        ["apiKey", "k"],
+        [2, "two"],
+      ]),
+      set: new Set(["a", "b"]),
+      bytes: new Uint8Array([1, 2, 3]),
+      big: new BigInt64Array([5n]),
+      view: new DataView(new ArrayBuffer(4)),
+      url: "https://api.example/v1?page=2&access_token=hunter2",
+      money: { amount: 5n, toJSON: () => ({ amount: "5.00", currency: "EUR", apiKey: "k" }) },
+    });
+    expect(Object.keys(masked)).toContain("__proto__");
+    expect(Object.getPrototypeOf(masked)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(masked))).toEqual(
+      JSON.parse(
+        JSON.stringify({
+          ["__proto__"]: { token: "***", shown: 1 },
+          nested: JSON.parse('{"__proto__": {"password": "***"}}'),
+          error: "TypeError: bad input",
+          map: { apiKey: "***", 2: "two" },
+          set: ["a", "b"],
+          bytes: [1, 2, 3],
+          big: ["5"],
+          view: "[DataView of 4 bytes]",
+          url: "https://api.example/v1?page=2&access_token=***",
+          money: { amount: "5.00", currency: "EUR", apiKey: "***" },
+        }),
+      ),
+    );
+    expect(JSON.stringify(masked)).not.toContain("hunter2");
+  });
+
+  test("maskData: a huge string, array, map or typed array costs little and is cut, saying so", () => {
+    const started = performance.now();
+    const masked = maskData({
+      text: "word ".repeat(4_000_000), // 20 MB: masking it word by word once took seconds
+      list: new Array(2_000_000).fill("a b"),
+      map: new Map(Array.from({ length: 200_000 }, (_, i) => [i, i])),
+      samples: new Float64Array(10_000_000),
+      report: { toJSON: () => "line\n".repeat(2_000_000) },
+    });
+    const ms = performance.now() - started;
+    expect(ms).toBeLessThan(1_000);
+    for (const value of Object.values(masked)) {
+      expect(typeof value).toBe("string");
+      expect((value as string).length).toBeLessThanOrEqual(MAX_DATA_VALUE_CHARS + 40);
+    }
+    // A string's length is known: how much was left out is exact.
+    expect(masked.text).toMatch(/… \(\d+ more characters\)$/);
+    const textLeft = Number(/\((\d+) more/.exec(masked.text as string)?.[1]);
+    expect(textLeft).toBe(20_000_000 + 2 - (MAX_DATA_VALUE_CHARS - 40));
+    // Items left out unseen: at least this much.
+    expect(masked.list).toMatch(/… \(at least \d+ more characters\)$/);
+    expect(masked.samples).toMatch(/^\[0,0,0/);
+  });
+
+  test("a service whose data cannot be read still has /status, /healthz, / and /events", async () => {
+    const registry = new Registry();
+    const sensor = registry.register(
+      new Service<{ data: Record<string, unknown> }>("sensor", {
+        initialData: {
+          reading: {
+            get value() {
+              throw new Error("sensor gone");
+            },
+          },
+          since: new Date(Number.NaN),
+        },
+      }),
+    );
+    await sensor.start();
+    cleanups.push(() => registry.stop());
+    const server = serveStatus({ registry });
+    cleanups.push(() => server.stop());
+
+    const status = await get(server, "/status/sensor");
+    expect(status.status).toBe(200);
+    expect(ServiceStatus.parse(await status.json()).data).toEqual({
+      reading: { value: "[unreadable: sensor gone]" },
+      since: "Invalid Date",
+    });
+    expect((await get(server, "/healthz")).status).toBe(200);
+    const page = await get(server, "/");
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("[unreadable: sensor gone]");
+
+    const events = await openEvents(server);
+    sensor.setData({
+      reading: new Proxy(
+        {},
+        {
+          ownKeys() {
+            throw new Error("no keys");
+          },
+        },
+      ),
+    });
+    sensor.setData({ after: 1 });
+    const data = await waitFor(() => {
+      const found = events.filter((e) => e.event === "data");
+      return found.length >= 2 ? found : undefined;
+    });
+    // The stream stays open past the unreadable value and carries what came after it.
+    expect(data.map((e) => e.data.changed)).toEqual([
+      { reading: "[unreadable: no keys]" },
+      { after: 1 },
+    ]);
+  });
+
+  test("a data event is masked once, however many clients follow /events", async () => {
+    const { server, monitor } = await setup();
+    const clients = [await openEvents(server), await openEvents(server), await openEvents(server)];
+    let reads = 0;
+    monitor.setData({
+      probe: {
+        get level() {
+          reads++;
+          return 7;
+        },
+      },
+    });
+    for (const events of clients) await waitFor(() => events.some((e) => e.event === "data"));
+    for (const events of clients) {
+      expect(events.find((e) => e.event === "data")?.data.changed).toEqual({ probe: { level: 7 } });
+    }
+    expect(reads).toBe(1);
+  });
+
+  test("setData with a key such as __proto__ sends it as data", async () => {
+    const { server, monitor } = await setup();
+    const events = await openEvents(server);
+    monitor.setData(JSON.parse('{"__proto__": {"mode": "eco"}}'));
+    const event = await waitFor(() => events.find((e) => e.event === "data"));
+    expect(Object.keys(event.data.changed as object)).toEqual(["__proto__"]);
+    expect(JSON.stringify(event.data.changed)).toBe('{"__proto__":{"mode":"eco"}}');
+  });
+});

@@ -249,24 +249,94 @@ describe("GET /metrics", () => {
     await waitFor(async () =>
       (await scrape(server)).includes('specter_process_resident_memory_bytes{service="monitor"'),
     );
-    const body = await scrape(server);
-    const promtool = Bun.which("promtool");
-    if (!promtool) {
-      throw new Error(
-        "promtool is not installed: run `bash .ci/run`, which apt-installs Debian's prometheus package (it has promtool)",
-      );
-    }
-    const check = Bun.spawn([promtool, "check", "metrics"], {
-      stdin: new Blob([body]),
-      stdout: "pipe",
-      stderr: "pipe",
+    const result = await promtoolCheck(await scrape(server));
+    console.log(`promtool check metrics: exit ${result.code}${result.out}${result.err}`);
+    expect(result).toEqual({ code: 0, out: "", err: "" });
+  });
+
+  test("same-named watchers and processes share one series, summed; quotes, newlines and backslashes in names are escaped, and promtool accepts them", async () => {
+    const registry = new Registry();
+    const odd = 'say "hi"\\now\nthen';
+    const service = registry.register(
+      new Service(odd, {
+        onStart(s) {
+          for (const n of [1, 2])
+            s.own(new Watcher(odd, { poll: () => n, interval: "1h" })).start();
+          for (let i = 0; i < 2; i++) s.startProcess(["sleep", "30"], { name: odd });
+        },
+      }),
+    );
+    await service.start();
+    cleanups.push(() => registry.stop());
+    const server = serve({ registry, port: 0, metrics: true });
+    await waitFor(() => service.health().watchers.every((w) => w.delivered === 1));
+    const text = await waitFor(async () => {
+      const t = await scrape(server);
+      return /^specter_process_resident_memory_bytes\{/m.test(t) ? t : undefined;
     });
-    const [code, out, err] = await Promise.all([
-      check.exited,
-      new Response(check.stdout).text(),
-      new Response(check.stderr).text(),
-    ]);
-    console.log(`promtool check metrics: exit ${code}${out || err ? `\n${out}${err}` : ""}`);
-    expect({ code, out, err }).toEqual({ code: 0, out: "", err: "" });
+    const escaped = 'say \\"hi\\"\\\\now\\nthen';
+    const w = `{service="${escaped}",watcher="${escaped}"}`;
+    const p = `{service="${escaped}",process="${escaped}"}`;
+    const s = samples(text);
+    expect(s.get(`specter_service_up{service="${escaped}"}`)).toBe(1);
+    expect(s.get(`specter_watcher_values_total${w}`)).toBe(2);
+    expect(s.get(`specter_watcher_up${w}`)).toBe(2);
+    expect(s.get(`specter_process_up${p}`)).toBe(2);
+    expect(text.match(/^specter_watcher_last_value_age_seconds\{/gm)).toHaveLength(1);
+    expect(text.match(/^specter_process_resident_memory_bytes\{/gm)).toHaveLength(1);
+    // Each sample is one line: the newline in the names is written as \n.
+    for (const line of text.split("\n").filter((l) => l.startsWith("specter_"))) {
+      expect(line).toMatch(/ [\d.e+-]+$/);
+    }
+    expect(await promtoolCheck(text)).toEqual({ code: 0, out: "", err: "" });
+  });
+
+  test("a health() that throws fails that scrape only; the next one reads every service again", async () => {
+    const registry = new Registry();
+    let broken = true;
+    class Flaky extends Service {
+      override health() {
+        if (broken) {
+          broken = false;
+          throw new Error("health broke");
+        }
+        return super.health();
+      }
+    }
+    const steady = registry.register(new Service("steady"));
+    registry.register(new Flaky("flaky"));
+    await steady.start();
+    cleanups.push(() => registry.stop());
+    const server = serve({ registry, port: 0, metrics: true });
+    const failed = await fetch(new URL("/metrics", server.url));
+    expect(failed.status).toBe(500);
+    expect(await failed.text()).toContain("health broke");
+    const s = samples(await scrape(server));
+    expect(s.get('specter_service_up{service="steady"}')).toBe(1);
+    expect(s.get('specter_service_up{service="flaky"}')).toBe(0);
+    // A service registered since is read too: no sample is kept from before.
+    await registry.register(new Service("later")).start();
+    expect(samples(await scrape(server)).get('specter_service_up{service="later"}')).toBe(1);
   });
 });
+
+/** `promtool check metrics` on an exposition: its exit code and what it printed. */
+async function promtoolCheck(body: string): Promise<{ code: number; out: string; err: string }> {
+  const promtool = Bun.which("promtool");
+  if (!promtool) {
+    throw new Error(
+      "promtool is not installed: run `bash .ci/run`, which apt-installs Debian's prometheus package (it has promtool)",
+    );
+  }
+  const check = Bun.spawn([promtool, "check", "metrics"], {
+    stdin: new Blob([body]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, out, err] = await Promise.all([
+    check.exited,
+    new Response(check.stdout).text(),
+    new Response(check.stderr).text(),
+  ]);
+  return { code, out, err };
+}

@@ -16,7 +16,9 @@ import {
   formatCpu,
   formatSpan,
   formatValue,
+  printable,
 } from "../src/status/page/format.ts";
+import { key } from "../src/status/page/render.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -210,6 +212,84 @@ describe("GET / (status page)", () => {
     expect(page).toContain("<li>monitor/disk-checker: service is stopped</li>");
   });
 
+  test("watcher values of every type read the same on the page and on /events; control and bidi characters show as '?'", async () => {
+    const registry = new Registry();
+    const cycle: Record<string, unknown> = { name: "loop" };
+    cycle.self = cycle;
+    const values: Record<string, unknown> = {
+      bigint: 12n,
+      error: new RangeError("out of range"),
+      map: new Map<unknown, unknown>([
+        ["a", 1],
+        [2, new Set(["x"])],
+      ]),
+      set: new Set([1, 2]),
+      bytes: new Uint8Array([7, 8]),
+      text: "bell\x07 esc\x1b[31m nul\0 rtl\u202Eevil\u2066",
+      cycle,
+      getter: {
+        get broken() {
+          throw new Error("no");
+        },
+      },
+    };
+    const svc = registry.register(
+      new Service("svc", {
+        onStart(s) {
+          for (const [name, value] of Object.entries(values))
+            s.own(new Watcher(name, { poll: () => value, interval: "20ms" })).start();
+        },
+      }),
+    );
+    await svc.start();
+    cleanups.push(() => registry.stop());
+    const server = serveStatus({ registry });
+    cleanups.push(() => server.stop());
+    await waitFor(() => svc.health().watchers.every((w) => w.delivered > 0));
+
+    const page = await (await get(server, "/")).text();
+    const shown = (name: string) => {
+      const item = page.indexOf(`data-k="${key("w", "svc", name).replaceAll('"', "&quot;")}"`);
+      const span = /<span class="value" data-f="value" title="[^"]*">([^<]*)<\/span>/.exec(
+        page.slice(item),
+      );
+      return (span?.[1] ?? "").replaceAll("&quot;", '"');
+    };
+    const expected: Record<string, string> = {
+      bigint: "12",
+      error: "RangeError: out of range",
+      map: '{"2":["x"],"a":1}',
+      set: "[1,2]",
+      bytes: "[7,8]",
+      text: "bell? esc?[31m nul? rtl?evil?",
+      cycle: "[not serialisable]",
+      getter: "[not serialisable]",
+    };
+    for (const [name, text] of Object.entries(expected))
+      expect([name, shown(name)]).toEqual([name, text]);
+
+    // /events carries the same: formatted as the page's script does, it reads the same.
+    const res = await get(server, "/events");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const live = new Map<string, string>();
+    let buffer = "";
+    await waitFor(
+      async () => {
+        buffer += decoder.decode((await reader.read()).value, { stream: true });
+        for (const [, data] of buffer.matchAll(/^event: watcher-value\ndata: (.*)$/gm)) {
+          const a = JSON.parse(data as string) as { watcher: string; value: unknown };
+          live.set(a.watcher, formatValue(a.value));
+        }
+        return live.size === Object.keys(values).length;
+      },
+      { message: "a value of every watcher on /events" },
+    );
+    await reader.cancel();
+    for (const [name, text] of Object.entries(expected))
+      expect([name, live.get(name)]).toEqual([name, text]);
+  });
+
   test("mounted under a prefix, the page finds /events beside it", async () => {
     const registry = new Registry();
     const outer = new Hono().route("/specter", createStatusApp({ registry }));
@@ -235,6 +315,8 @@ describe("page formatting", () => {
 
   test("values, sizes and CPU time", () => {
     expect(formatValue(undefined)).toBe("—");
+    expect(printable("a\x1b[2Jb\x07\u009b\u202Ec\u2067d\te\nf")).toBe("a?[2Jb???c?d\te\nf");
+    expect(formatValue("tab\there\u202Dltr")).toBe("tab here?ltr");
     expect(formatValue("0.42 0.30 0.25 1/123 4567\n")).toBe("0.42 0.30 0.25 1/123 4567");
     expect(formatValue({ a: 1, b: [true, null] })).toBe('{"a":1,"b":[true,null]}');
     expect(formatValue("y".repeat(200))).toHaveLength(120);

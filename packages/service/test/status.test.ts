@@ -185,6 +185,17 @@ describe("status endpoint", () => {
     expect((await get(server, "/healthz?token=s3cret")).status).toBe(200);
   });
 
+  test("the Bearer scheme is case-insensitive; a wrong or empty token is still 401", async () => {
+    const { server } = await setup({ token: "s3cret" });
+    const status = async (authorization: string) =>
+      (await get(server, "/status", { headers: { Authorization: authorization } })).status;
+    expect(await status("bearer s3cret")).toBe(200);
+    expect(await status("BEARER s3cret")).toBe(200);
+    expect(await status("bearer s3cret!")).toBe(401);
+    expect(await status("bearer ")).toBe(401);
+    expect(await status("Basic czNjcmV0")).toBe(401);
+  });
+
   test("GET /events streams state changes, watcher values and process exits as Server-Sent Events", async () => {
     const { server, registry } = await setup();
     const res = await get(server, "/events");
@@ -230,6 +241,35 @@ describe("status endpoint", () => {
     expect(exit.exit.exitCode).toBe(0);
     await reader.cancel();
     await pump.catch(() => {});
+  });
+
+  test("HEAD /events answers the headers and leaves no listener behind; a closed stream leaves none either", async () => {
+    const { server, registry } = await setup();
+    let listening = 0;
+    const onActivity = registry.onActivity.bind(registry);
+    registry.onActivity = (fn) => {
+      listening++;
+      const off = onActivity(fn);
+      let removed = false;
+      return () => {
+        if (!removed) listening--;
+        removed = true;
+        off();
+      };
+    };
+    for (let i = 0; i < 5; i++) {
+      const head = await get(server, "/events", { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.headers.get("content-type")).toBe("text/event-stream");
+      expect(await head.text()).toBe("");
+    }
+    expect(listening).toBe(0);
+    const res = await get(server, "/events");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    expect(listening).toBe(1);
+    await reader.cancel();
+    await waitFor(() => listening === 0, { message: "the closed stream's listener to go" });
   });
 
   test("stop() closes the server and its open event streams", async () => {
@@ -433,6 +473,14 @@ describe("maskArgv", () => {
     [
       ["sh", "-c", "mysql --password hunter2 -e 'select 1'"],
       ["sh", "-c", "mysql --password *** -e 'select 1'"],
+    ],
+    [
+      ["curl", "https://api.example/v1?page=2&api_key=hunter2&token=t0k#top"],
+      ["curl", "https://api.example/v1?page=2&api_key=***&token=***#top"],
+    ],
+    [
+      ["sh", "-c", "curl 'https://h/x?access_token=hunter2' -o out"],
+      ["sh", "-c", "curl 'https://h/x?access_token=***' -o out"],
     ],
   ])("%p -> %p", (input, output) => {
     expect(maskArgv(input)).toEqual(output);

@@ -59,8 +59,9 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
   if (o.token) {
     const expected = Buffer.from(o.token);
     app.use("*", async (c, next) => {
-      const header = c.req.header("authorization") ?? "";
-      const given = header.startsWith("Bearer ") ? header.slice(7) : (c.req.query("token") ?? "");
+      // The scheme is case-insensitive (RFC 9110): "bearer x" is a bearer token too.
+      const bearer = /^bearer +(.*)$/i.exec(c.req.header("authorization") ?? "");
+      const given = bearer ? (bearer[1] as string) : (c.req.query("token") ?? "");
       const buffer = Buffer.from(given);
       if (buffer.length !== expected.length || !timingSafeEqual(buffer, expected)) {
         return c.json({ error: "unauthorized: send Authorization: Bearer <token>" }, 401, {

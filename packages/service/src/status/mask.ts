@@ -6,8 +6,9 @@ const MASK = "***";
 /**
  * Masks, in each argument: the value after a flag whose name looks secret (`--token abc`,
  * `--api-key=abc`, `--passphrase x`), the value of `NAME=value` pairs whose name looks secret
- * (`DB_PASSWORD=x`), passwords in URLs (`postgres://u:secret@host`), `Bearer`/`Basic` credentials,
- * and openssl-style `pass:secret`. An argument with spaces (a `sh -c` script) is masked word by word.
+ * (`DB_PASSWORD=x`), passwords in URLs (`postgres://u:secret@host`), query parameters whose name
+ * looks secret (`?token=abc`, `&api_key=abc`), `Bearer`/`Basic` credentials, and openssl-style
+ * `pass:secret`. An argument with spaces (a `sh -c` script) is masked word by word.
  */
 export function maskArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -48,6 +49,9 @@ function maskInline(text: string): string {
     .replace(/([a-z][\w+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi, `$1${MASK}@`)
     .replace(/\b(pass|env|file|fd):(?!\/\/)\S+/g, (m, kind: string) =>
       kind === "pass" ? `pass:${MASK}` : m,
+    )
+    .replace(/([?&;])([^=&#;?\s]+)=([^&#;\s]+)/g, (m, sep: string, name: string) =>
+      SECRET_NAME.test(name) ? `${sep}${name}=${MASK}` : m,
     );
 }
 
@@ -63,9 +67,11 @@ function maskScript(script: string): string {
         maskNext = false;
         return MASK;
       }
-      const [masked, secretFlag] = maskWord(part.replace(/^["']|["']$/g, ""));
+      // Quotes around the word stay where they were, around the masked word.
+      const [, open, word, close] = /^(["']?)(.*?)(["']?)$/s.exec(part) as string[];
+      const [masked, secretFlag] = maskWord(word as string);
       maskNext = secretFlag;
-      return masked === part.replace(/^["']|["']$/g, "") ? part : masked;
+      return masked === word ? part : `${open}${masked}${close}`;
     })
     .join("");
 }
@@ -74,52 +80,186 @@ function maskScript(script: string): string {
 export const MAX_DATA_VALUE_CHARS = 1_000;
 /** Deepest nesting shown; deeper objects are summarised. */
 const MAX_DEPTH = 6;
+/**
+ * How much of a value is looked at, in characters of JSON, roughly: past it only "…" is added,
+ * since what follows would be cut anyway. A huge array, a wide object or a long string costs no
+ * more to mask than a value just over the limit.
+ */
+const WALK_BUDGET = 2 * MAX_DATA_VALUE_CHARS;
+/**
+ * Characters of a long string read past the budget, so that a secret which starts in the part
+ * shown (a URL password up to its "@") is still seen whole by the masks.
+ */
+const LOOKAHEAD = MAX_DATA_VALUE_CHARS;
+/** The marker of what a walk left out. */
+const MORE = "…";
+
+/** One top-level value's walk: objects on the current path, and the budget left. */
+interface Walk {
+  seen: WeakSet<object>;
+  left: number;
+  /** Characters of long strings left out before masking (the cut counts them in). */
+  omitted: number;
+  /** Items of a list or an object were left out: the cut says "at least". */
+  partial: boolean;
+}
 
 /**
  * A service's data as it may go over HTTP: every value under a secret-looking key (`token`,
  * `password`, `secret`, `apiKey`, `auth`, `cookie`, ...; the rules of `maskArgv`) replaced by
- * `"***"` at any depth, secrets inside strings masked (URL passwords, `Bearer ...`), values JSON
- * cannot carry made readable (bigint as text, functions, cycles), and each top-level value whose
- * JSON is longer than `MAX_DATA_VALUE_CHARS` cut to a string that says how much was left out.
+ * `"***"` at any depth, secrets inside strings masked (URL passwords, `Bearer ...`, `?token=`
+ * query parameters), values JSON cannot carry made readable (bigint as text, functions, cycles,
+ * `Map`/`Set`, typed arrays, errors as "Name: message", an invalid date as "Invalid Date"; an
+ * object with `toJSON` as what that returns), and each
+ * top-level value whose JSON is longer than `MAX_DATA_VALUE_CHARS` cut to a string that says how
+ * much was left out. It never throws: a value that cannot be read (a getter or a proxy that
+ * throws) is shown as `"[unreadable: <message>]"`, in place of that value only.
  */
 export function maskData(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) {
-    const masked = SECRET_NAME.test(key) ? MASK : maskValue(value, 1, new WeakSet());
-    out[key] = bound(masked);
+  let keys: string[];
+  try {
+    keys = Object.keys(data);
+  } catch (error) {
+    return { "[unreadable]": unreadable(error) };
+  }
+  for (const key of keys) {
+    const walk: Walk = { seen: new WeakSet(), left: WALK_BUDGET, omitted: 0, partial: false };
+    let masked: unknown;
+    try {
+      masked = SECRET_NAME.test(key) ? MASK : maskValue(data[key], 1, walk);
+    } catch (error) {
+      masked = unreadable(error);
+    }
+    define(out, key, bound(masked, walk));
   }
   return out;
 }
 
-function maskValue(value: unknown, depth: number, seen: WeakSet<object>): unknown {
-  if (typeof value === "string")
-    return /\s/.test(value.trim()) ? maskScript(value) : maskInline(value);
+function maskValue(value: unknown, depth: number, walk: Walk): unknown {
+  walk.left -= 1;
+  if (typeof value === "string") {
+    let text = value;
+    const room = Math.max(0, walk.left) + LOOKAHEAD;
+    if (text.length > room) {
+      text = text.slice(0, room);
+      walk.omitted += value.length - room;
+    }
+    walk.left -= text.length;
+    return /\s/.test(text.trim()) ? maskScript(text) : maskInline(text);
+  }
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "function") return "[function]";
   if (typeof value === "symbol" || value === undefined) return null;
   if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
   if (value === null || typeof value !== "object") return value;
-  if (seen.has(value)) return "[circular]";
+  if (walk.seen.has(value)) return "[circular]";
   if (depth > MAX_DEPTH) return Array.isArray(value) ? "[array]" : "[object]";
-  seen.add(value);
+  walk.seen.add(value);
   try {
-    if (value instanceof Date) return value.toISOString();
-    if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1, seen));
-    if (value instanceof Map) return maskValue(Object.fromEntries(value), depth, seen);
-    if (value instanceof Set) return maskValue([...value], depth, seen);
+    if (value instanceof Date) {
+      return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+    }
+    if (value instanceof Error) return maskValue(`${value.name}: ${value.message}`, depth, walk);
+    // What JSON would write for it (a Decimal, a Luxon DateTime, ...), masked and bounded the same.
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") return maskValue(toJSON.call(value, ""), depth, walk);
+    if (ArrayBuffer.isView(value)) {
+      if (value instanceof DataView) return `[DataView of ${value.byteLength} bytes]`;
+      return maskList(value as unknown as Iterable<unknown>, depth, walk);
+    }
+    if (Array.isArray(value) || value instanceof Set) return maskList(value, depth, walk);
+    if (value instanceof Map) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of value) {
+        if (walk.left <= 0) return more(out, walk);
+        const key = keyText(k);
+        walk.left -= key.length + 3;
+        define(out, key, SECRET_NAME.test(key) ? MASK : maskValue(v, depth + 1, walk));
+      }
+      return out;
+    }
     const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) {
-      out[key] = SECRET_NAME.test(key) ? MASK : maskValue(v, depth + 1, seen);
+    // for...in rather than Object.keys: a huge object is left early without listing every key.
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      if (walk.left <= 0) return more(out, walk);
+      walk.left -= key.length + 3;
+      define(out, key, SECRET_NAME.test(key) ? MASK : maskProperty(value, key, depth, walk));
     }
     return out;
   } finally {
-    seen.delete(value);
+    walk.seen.delete(value);
   }
 }
 
-function bound(value: unknown): unknown {
+/** An array, a set or a typed array, as an array, up to the budget. */
+function maskList(list: Iterable<unknown>, depth: number, walk: Walk): unknown[] {
+  const out: unknown[] = [];
+  for (const v of list) {
+    if (walk.left <= 0) {
+      walk.partial = true;
+      out.push(MORE);
+      break;
+    }
+    out.push(maskValue(v, depth + 1, walk));
+  }
+  return out;
+}
+
+/** A property, read through a getter that may throw: only that property is then unreadable. */
+function maskProperty(object: object, key: string, depth: number, walk: Walk): unknown {
+  let value: unknown;
+  try {
+    value = (object as Record<string, unknown>)[key];
+  } catch (error) {
+    return unreadable(error);
+  }
+  return maskValue(value, depth + 1, walk);
+}
+
+function more(out: Record<string, unknown>, walk: Walk): Record<string, unknown> {
+  walk.partial = true;
+  define(out, MORE, MORE);
+  return out;
+}
+
+/** A Map key as an object key: text as it is, anything else as it prints. */
+function keyText(key: unknown): string {
+  if (typeof key === "string") return key;
+  if (typeof key === "object" && key !== null) return Array.isArray(key) ? "[array]" : "[object]";
+  return String(key);
+}
+
+/** Sets an own property, also for a key such as "__proto__" that plain assignment would not. */
+function define(object: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(object, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+function unreadable(error: unknown): string {
+  let message: string;
+  try {
+    message = error instanceof Error ? error.message : String(error);
+  } catch {
+    message = "unknown error";
+  }
+  // The message is the service's own text: masked like any other.
+  const text = message.slice(0, 200);
+  return `[unreadable: ${/\s/.test(text.trim()) ? maskScript(text) : maskInline(text)}]`;
+}
+
+function bound(value: unknown, walk: Walk): unknown {
   const json = JSON.stringify(value) ?? "null";
-  if (json.length <= MAX_DATA_VALUE_CHARS) return value;
-  const keep = MAX_DATA_VALUE_CHARS - 40;
-  return `${json.slice(0, keep)}… (${json.length - keep} more characters)`;
+  const cut = walk.omitted > 0 || walk.partial;
+  if (json.length <= MAX_DATA_VALUE_CHARS && !cut) return value;
+  const keep = Math.min(json.length, MAX_DATA_VALUE_CHARS - 40);
+  const rest = json.length - keep + walk.omitted;
+  // With items left out during the walk, how much more there was is not known.
+  const left = walk.partial ? `at least ${rest} more characters` : `${rest} more characters`;
+  return `${json.slice(0, keep)}… (${left})`;
 }

@@ -81,10 +81,13 @@ function registerCollectors(promRegistry: PromRegistry, sources: Set<Registry>):
   let sample: ServiceSample[] | undefined;
   const read = (): ServiceSample[] => {
     if (!sample) {
-      sample = [];
+      const fresh: ServiceSample[] = [];
+      // Kept only once complete: when a health() throws, this scrape fails (a 500 that says why)
+      // and the next one reads again, rather than every later scrape serving a partial sample.
       for (const source of sources) {
-        for (const service of source.services()) flatten(service.health(), service.name, sample);
+        for (const service of source.services()) flatten(service.health(), service.name, fresh);
       }
+      sample = fresh;
       queueMicrotask(() => {
         sample = undefined;
       });

@@ -5,14 +5,24 @@
  * stands alone: no imports, no outer variables, only the other functions of this file.
  */
 
-/** Cuts `text` to `max` characters, marking the cut with "…". */
+/** Cuts `text` to `max` characters, marking the cut with "…"; see `printable` for what it shows as "?". */
 export function shorten(text: string, max = 120): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  const shown = printable(text);
+  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
+}
+
+/**
+ * Control characters other than tab and line ends (a bell, an escape, NUL) and the bidirectional
+ * embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) shown as "?": a value can
+ * neither hide part of itself nor turn the text after it right to left.
+ */
+export function printable(text: string): string {
+  return text.replace(/(?![\t\n\r])[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, "?");
 }
 
 /**
  * A watcher value as one short line: text as it is (whitespace collapsed), everything else as
- * compact JSON; "—" when there is none. Expects a value as it travels in JSON (see `toWire`).
+ * compact JSON; "—" when there is none. Expects a value as it travels in JSON (see `toWire` in `../wire.ts`).
  */
 export function formatValue(value: unknown, max = 120): string {
   if (value === undefined) return "—";
@@ -125,20 +135,6 @@ export function describeActivity(type: string, a: Record<string, unknown>): stri
   }
 }
 
-/**
- * A value as `/events` sends it (through JSON, bigints as text), so the page shows a value the
- * same before and after it arrives live.
- */
-export function toWire(value: unknown): unknown {
-  if (value === undefined) return undefined;
-  try {
-    const text = JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v));
-    return text === undefined ? undefined : JSON.parse(text);
-  } catch {
-    return "[not serialisable]";
-  }
-}
-
 /** The colour class of a state badge: "ok", "warn", "bad" or "mute". */
 export function tone(state: string): string {
   if (state === "running") return "ok";
@@ -147,9 +143,10 @@ export function tone(state: string): string {
   return "warn";
 }
 
-/** The source of the functions the page's script uses (`toWire` stays on the server). */
+/** The source of the functions the page's script uses. */
 export const FORMAT_SOURCE = [
   shorten,
+  printable,
   formatValue,
   formatAgo,
   formatSpan,

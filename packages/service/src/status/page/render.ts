@@ -12,6 +12,7 @@ import type { Service } from "../../service.ts";
 import type { ServiceTypes } from "../../types.ts";
 import type { ProcessStatus, ServiceStatus, WatcherStatus } from "../schemas.ts";
 import { statusOf } from "../status-of.ts";
+import { toWire } from "../wire.ts";
 import { CLIENT_SCRIPT } from "./client.ts";
 import {
   formatAgo,
@@ -22,7 +23,6 @@ import {
   formatValue,
   shorten,
   tone,
-  toWire,
 } from "./format.ts";
 import { STYLE } from "./style.ts";
 
@@ -211,7 +211,7 @@ function renderData(data: unknown): Html | string {
   if (entries.length === 0) return "";
   return html`<dl class="data">${entries.map(
     ([k, v]) =>
-      html`<dt>${k}</dt><dd class="value" title="${formatValue(toWire(v), TITLE_MAX)}">${formatValue(toWire(v))}</dd>`,
+      html`<dt>${shorten(k, 80)}</dt><dd class="value" title="${formatValue(toWire(v), TITLE_MAX)}">${formatValue(toWire(v))}</dd>`,
   )}</dl>`;
 }
 
