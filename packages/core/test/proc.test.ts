@@ -129,6 +129,8 @@ test("groupUsage survives members exiting during the scan", async () => {
   // and gone before their stat is read.
   const child = Bun.spawn(["sh", "-c", "while :; do /bin/true & wait; done"], { detached: true });
   started.push(groupOf(child));
+  // Until the shell has exec'd, the child is a copy of this process being set up by Bun.
+  await waitFor(() => commandLine(child.pid)[0] === "sh");
   let scans = 0;
   await waitFor(
     () => {
