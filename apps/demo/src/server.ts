@@ -1,10 +1,9 @@
 /**
- * The demo's status server: `@specter/service`'s status app (with `/metrics`), served by the demo's
- * own `Bun.serve` so that every request it answers can be written to the demo's log, which the log
- * watcher follows. `serveStatus()` would serve the same app but gives no hook per request.
+ * The demo's status server: `@specter/service`'s status endpoint (with `/metrics`) on 127.0.0.1,
+ * each request it answers written to the demo's log, which the log watcher follows.
  */
 import { messageOf } from "@specter/core";
-import { createStatusApp, type Registry, type StatusServer } from "@specter/service";
+import { type Registry, type StatusServer, serveStatus } from "@specter/service";
 
 /** Sent by the demo's own probe of `/healthz`, so its requests are told apart in the log. */
 export const PROBE_AGENT = "specter-demo-probe";
@@ -18,41 +17,20 @@ export interface DemoServerOptions {
 
 /** Listens on 127.0.0.1:`port`; throws, saying why, when the port cannot be used. */
 export function serveDemo({ registry, port, onRequest }: DemoServerOptions): StatusServer {
-  const app = createStatusApp({ registry, metrics: true });
-  let server: ReturnType<typeof Bun.serve>;
   try {
-    server = Bun.serve({
-      hostname: "127.0.0.1",
+    return serveStatus({
+      registry,
       port,
-      // `/events` streams stay open for long: no idle timeout.
-      idleTimeout: 0,
-      async fetch(request, srv) {
-        const t0 = performance.now();
-        let status = 500; // what Bun answers when the app throws
-        try {
-          const response = await app.fetch(request, srv);
-          status = response.status;
-          return response;
-        } finally {
-          onRequest(requestLine(request, status, performance.now() - t0));
-        }
-      },
+      metrics: true,
+      onResponse: (request, response, ms) => onRequest(requestLine(request, response.status, ms)),
     });
   } catch (error) {
     const hint = "pick another --port, or --port 0 for any free one";
-    throw new Error(`demo: cannot listen on 127.0.0.1:${port}: ${messageOf(error)}; ${hint}`, {
+    const reason = messageOf((error as { cause?: unknown }).cause ?? error);
+    throw new Error(`demo: cannot listen on 127.0.0.1:${port}: ${reason}; ${hint}`, {
       cause: error,
     });
   }
-  let stopped: Promise<void> | undefined;
-  return {
-    url: server.url.href,
-    port: server.port as number,
-    stop: () => {
-      stopped ??= server.stop(true);
-      return stopped;
-    },
-  };
 }
 
 /**

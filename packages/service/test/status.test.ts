@@ -49,6 +49,35 @@ const get = (server: StatusServer, path: string, init?: RequestInit) =>
   fetch(new URL(path, server.url), init);
 
 describe("status endpoint", () => {
+  test("onResponse sees each answered request; one that throws does not break the answer", async () => {
+    const registry = new Registry();
+    const seen: string[] = [];
+    let fail = false;
+    const server = serveStatus({
+      registry,
+      onResponse: (request, response, ms) => {
+        if (fail) throw new Error("log disk full");
+        seen.push(`${request.method} ${new URL(request.url).pathname} ${response.status}`);
+        expect(ms).toBeGreaterThanOrEqual(0);
+      },
+    });
+    cleanups.push(() => server.stop());
+    expect((await get(server, "/healthz")).status).toBe(200);
+    expect((await get(server, "/nowhere")).status).toBe(404);
+    expect(seen).toEqual(["GET /healthz 200", "GET /nowhere 404"]);
+    fail = true;
+    const original = console.error;
+    console.error = () => {};
+    try {
+      expect((await get(server, "/status")).status).toBe(200);
+    } finally {
+      console.error = original;
+    }
+    expect(() => serveStatus({ registry, onResponse: 5 as never })).toThrow(
+      /option "onResponse" got 5: expected a function \(request, response, ms\) => void/,
+    );
+  });
+
   test("serves on 127.0.0.1 at a free port by default", async () => {
     const { server } = await setup();
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);

@@ -1,4 +1,4 @@
-import { messageOf, parseOptions } from "@specter/core";
+import { functionSchema, messageOf, parseOptions } from "@specter/core";
 import { z } from "zod";
 import { createStatusApp, type StatusAppOptions } from "./app.ts";
 
@@ -7,6 +7,11 @@ export interface ServeStatusOptions extends StatusAppOptions {
   port?: number;
   /** Address to listen on (default "127.0.0.1": loopback only). */
   hostname?: string;
+  /**
+   * Called after each request is answered (when its response starts: an `/events` stream when it
+   * opens), e.g. for an access log. The URL may carry `?token=`: leave the query out of logs.
+   */
+  onResponse?: (request: Request, response: Response, ms: number) => void;
 }
 
 export interface StatusServer {
@@ -21,17 +26,37 @@ const optionsSchema = z
   .object({
     port: z.number().int().min(0).max(65_535, "a port from 0 to 65535").default(0),
     hostname: z.string().min(1).default("127.0.0.1"),
+    onResponse: functionSchema<NonNullable<ServeStatusOptions["onResponse"]>>(
+      "a function (request, response, ms) => void",
+    ).optional(),
   })
   .loose();
 
 /** Serves the status endpoint with `Bun.serve` on 127.0.0.1 (by default on a free port). */
 export function serveStatus(options: ServeStatusOptions = {}): StatusServer {
-  const { port, hostname, ...appOptions } = parseOptions(optionsSchema, options, "serveStatus");
+  const { port, hostname, onResponse, ...appOptions } = parseOptions(
+    optionsSchema,
+    options,
+    "serveStatus",
+  );
   const app = createStatusApp(appOptions as StatusAppOptions);
+  const fetch: (request: Request, server: Bun.Server<undefined>) => Promise<Response> | Response =
+    onResponse
+      ? async (request, server) => {
+          const t0 = performance.now();
+          const response = await app.fetch(request, server);
+          try {
+            onResponse(request, response, performance.now() - t0);
+          } catch (error) {
+            console.error("[specter] serveStatus onResponse threw:", error);
+          }
+          return response;
+        }
+      : app.fetch;
   let server: ReturnType<typeof Bun.serve>;
   try {
     // SSE streams stay open for long: no idle timeout.
-    server = Bun.serve({ port, hostname, fetch: app.fetch, idleTimeout: 0 });
+    server = Bun.serve({ port, hostname, fetch, idleTimeout: 0 });
   } catch (error) {
     const reason = messageOf(error);
     throw new Error(
