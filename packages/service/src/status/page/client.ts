@@ -9,23 +9,14 @@
  * `textContent`, or with HTML the server rendered and escaped, so nothing from a service can
  * become markup. The token is read from the page's own address, never written into the page.
  */
+import { ActivityEvent } from "../schemas.ts";
 import { FORMAT_SOURCE } from "./format.ts";
 
-/** Events the stream sends (`event:` names); "data" is a service's data changing. */
-const TYPES = [
-  "hello",
-  "service",
-  "watcher-value",
-  "watcher-state",
-  "process-state",
-  "process-exit",
-  "process-restart",
-  "process-give-up",
-  "event",
-  "error",
-  "data",
-  "dropped",
-];
+/**
+ * Events the stream sends (`event:` names): every activity type of the `/events` schema, and the
+ * stream's own "hello" and "dropped".
+ */
+const TYPES = ["hello", ...ActivityEvent.shape.type.options, "dropped"];
 
 const SCRIPT = `
 const TYPES = ${JSON.stringify(TYPES)};
