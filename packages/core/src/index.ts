@@ -44,6 +44,7 @@ export {
 export {
   commandLine,
   descendants,
+  environVariable,
   type GroupUsage,
   groupHasLiveMember,
   groupUsage,
@@ -52,8 +53,10 @@ export {
   liveProcesses,
   openFds,
   type ProcStat,
+  readEnviron,
   readStat,
   threadCount,
+  variableOf,
 } from "./proc.ts";
 export { type LastError, Reporter, StateCell } from "./reporter.ts";
 export {

@@ -1,7 +1,7 @@
 /**
  * Everything Specter reads from Linux's `/proc`, in one place: a process's state, parent, group,
- * session, CPU time and memory, the live processes of a group or below a pid, what a group uses,
- * and what this process holds (file descriptors, threads). On a system without `/proc` (macOS)
+ * session, start time, CPU time, memory and environment variables, the live processes of a group
+ * or below a pid, what a group uses, and what this process holds (file descriptors, threads). On a system without `/proc` (macOS)
  * the readers say "unknown" rather than throw: `readStat` returns `undefined`, `listPids` an empty
  * list.
  */
@@ -23,6 +23,11 @@ export interface ProcStat {
   childCpuSeconds: number;
   /** Resident memory in bytes (0 for a zombie). */
   residentMemoryBytes: number;
+  /**
+   * When it started, in clock ticks since boot: with the pid, it names one process for good (a
+   * pid is reused only by a process that starts later).
+   */
+  startTime: number;
 }
 
 /** What the processes of a group use, summed over its members (see `groupUsage`). */
@@ -82,7 +87,46 @@ export function readStat(pid: number): ProcStat | undefined {
     cpuSeconds: (ticks(11) + ticks(12)) / clockTick, // utime, stime
     childCpuSeconds: (ticks(13) + ticks(14)) / clockTick, // cutime, cstime
     residentMemoryBytes: Number(fields[21]) * pageSize, // rss, in pages
+    startTime: ticks(19), // starttime
   };
+}
+
+/**
+ * The environment `pid` started with (what it exec'd with, or inherited at fork), as the kernel
+ * shows it: `NAME=value` entries, each ended by NUL. `""` when there is none to show: a zombie, a
+ * kernel thread, a process exec'd with an empty environment, or one in the middle of an exec (for
+ * a moment the new image has no environment yet). `undefined` when it cannot be read: gone,
+ * another user's process without root, or no `/proc`. A process changing its variables later
+ * (setenv, clearenv) does not show here; one that exec'd does.
+ */
+export function readEnviron(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The value of `name` in an environment as `readEnviron` returns it, or `null` without one. */
+export function variableOf(environ: string, name: string): string | null {
+  const key = `${name}=`;
+  let start = key.length;
+  if (!environ.startsWith(key)) {
+    const at = environ.indexOf(`\0${key}`);
+    if (at === -1) return null;
+    start += at + 1;
+  }
+  const end = environ.indexOf("\0", start);
+  return environ.slice(start, end === -1 ? undefined : end);
+}
+
+/**
+ * The value of environment variable `name` that `pid` started with (see `readEnviron`): `null`
+ * when it has none, `undefined` when its environment cannot be read or is empty.
+ */
+export function environVariable(pid: number, name: string): string | null | undefined {
+  const environ = readEnviron(pid);
+  return environ ? variableOf(environ, name) : undefined;
 }
 
 /** Pids of every process, from the numeric entries of `/proc` (empty without `/proc`). */

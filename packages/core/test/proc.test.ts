@@ -2,6 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import {
   commandLine,
   descendants,
+  environVariable,
   groupHasLiveMember,
   groupUsage,
   isAlive,
@@ -157,3 +158,30 @@ function groupOf(child: Bun.Subprocess): (typeof started)[number] {
     exited: child.exited,
   };
 }
+
+test("environVariable reads what a process exec'd with: set, unset, or unreadable", async () => {
+  const child = Bun.spawn(["sleep", "30"], {
+    env: { PATH: process.env.PATH, SPECTER_A: "one=1", SPECTER_B: "" },
+  });
+  started.push(child);
+  await waitFor(() => commandLine(child.pid)[0] === "sleep");
+  expect(environVariable(child.pid, "SPECTER_A")).toBe("one=1");
+  expect(environVariable(child.pid, "SPECTER_B")).toBe("");
+  expect(environVariable(child.pid, "PATH")).toBe(process.env.PATH as string);
+  expect(environVariable(child.pid, "SPECTER_")).toBeNull(); // a prefix is not a name
+  expect(environVariable(child.pid, "SPECTER_MISSING")).toBeNull();
+  expect(environVariable(2 ** 22 + 1, "PATH")).toBeUndefined();
+  const bare = Bun.spawn(["sleep", "30"], { env: {} });
+  started.push(bare);
+  await waitFor(() => commandLine(bare.pid)[0] === "sleep");
+  expect(environVariable(bare.pid, "PATH")).toBeUndefined(); // an empty environment shows nothing
+});
+
+test("readStat's startTime tells a process from a later one with the same pid", async () => {
+  const self = readStat(process.pid);
+  const child = Bun.spawn(["sleep", "30"]);
+  started.push(child);
+  const stat = await waitFor(() => readStat(child.pid));
+  expect(stat.startTime).toBeGreaterThan(0);
+  expect(stat.startTime).toBeGreaterThanOrEqual(self?.startTime ?? Number.POSITIVE_INFINITY);
+});

@@ -47,3 +47,27 @@ export class StopTimeoutError extends ProcessError {
     super(process, "stop", message);
   }
 }
+
+/** Why a run's `proc.ready` rejected. */
+export type NotReadyReason = "timeout" | "exit" | "stop";
+
+/**
+ * `proc.ready` rejected: the run was not ready within `readyTimeout` (`"timeout"`; it is being
+ * stopped), ended before it was (`"exit"`), or was stopped first (`"stop"`).
+ */
+export class ReadyError extends Error {
+  override readonly name = "ReadyError";
+  constructor(
+    /** The managed process's name. */
+    readonly process: string,
+    readonly reason: NotReadyReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `start({ signal })` with a signal that is already aborted: nothing was started. */
+export class AbortError extends Error {
+  override readonly name = "AbortError";
+}

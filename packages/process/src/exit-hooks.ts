@@ -1,9 +1,10 @@
 /**
  * Host shutdown for managed processes: while at least one is alive, SIGINT and SIGTERM stop them
  * all (each bounded by its own timeouts) and then the host ends as it would have without us; a
- * plain exit SIGKILLs the survivors' groups. With no live process nothing is installed, so a host
- * (or a test runner) without managed processes behaves normally. The signal plumbing itself is
- * `@specter/core`'s `handleHostSignals`, shared with `Registry.handleSignals`.
+ * plain exit SIGKILLs the survivors' trees (and the orphan guard, seeing the host gone, sweeps
+ * once more). With no live process nothing is installed, so a host (or a test runner) without
+ * managed processes behaves normally. The signal plumbing itself is `@specter/core`'s
+ * `handleHostSignals`, shared with `Registry.handleSignals`.
  */
 import { type HostSignal, handleHostSignals, onHostExit, raise } from "@specter/core";
 
@@ -11,7 +12,7 @@ import { type HostSignal, handleHostSignals, onHostExit, raise } from "@specter/
 export interface ShutdownTarget {
   /** Graceful stop (SIGTERM, wait, SIGKILL). */
   shutdown(): Promise<unknown>;
-  /** Immediate SIGKILL of the whole group; synchronous. */
+  /** Immediate SIGKILL of the whole tree (group, session, marked processes); synchronous. */
   killNow(): void;
 }
 

@@ -6,8 +6,10 @@
  */
 import { z } from "zod";
 
+/** `starting`: spawned, waiting for the `ready` line (only with a `ready` option). */
 export const ProcessState = z.enum([
   "idle",
+  "starting",
   "running",
   "restarting",
   "stopping",
@@ -31,6 +33,14 @@ export const ProcessExit = z.strictObject({
   stopped: z.boolean(),
   /** `true` when it (or a process of its group) had to be sent SIGKILL. */
   killed: z.boolean(),
+  /**
+   * Processes of the run found outside its process group when it ended, and ended with it: in its
+   * session (job-control groups, `setpgid`) or carrying its marker (`setsid`, double-fork
+   * daemons). Non-zero says the program leaves its group.
+   */
+  escaped: z.number().int(),
+  /** `true` when `timeout` or `readyTimeout` ran out and the run was ended for it. */
+  timedOut: z.boolean(),
   /** How long it ran, in milliseconds. */
   uptime: z.number(),
   /** Epoch milliseconds of the exit. */

@@ -8,8 +8,11 @@ export {
   WHOLE_LINE,
 } from "@specter/core";
 export {
+  AbortError,
+  type NotReadyReason,
   ProcessError,
   ProcessStateError,
+  ReadyError,
   SpawnError,
   StopTimeoutError,
   WaitTimeoutError,
@@ -30,6 +33,8 @@ export type {
   LineCallback,
   ProcessEvents,
   ProcessOptions,
+  ProcessReady,
+  ReadyPredicate,
   RestartOptions,
   RestartPolicy,
   StartOptions,

@@ -13,7 +13,8 @@ import { z } from "zod";
 import { ProcessContext } from "./context.ts";
 import { ProcessStateError, WaitTimeoutError } from "./errors.ts";
 import { resolveProcessOptions, resolveStartOptions, resolveWatchOptions } from "./options.ts";
-import { SIGNAL_NUMBERS, STREAMS } from "./run.ts";
+import { neverStarted } from "./readiness.ts";
+import { SIGNAL_NUMBERS } from "./run.ts";
 import { Supervisor } from "./supervisor.ts";
 import type {
   ChunkCallback,
@@ -23,6 +24,7 @@ import type {
   ProcessExit,
   ProcessHealth,
   ProcessOptions,
+  ProcessReady,
   ProcessState,
   StartOptions,
   StreamName,
@@ -106,9 +108,20 @@ export class ManagedProcess {
     return this.#supervisor.lastExit;
   }
 
-  /** The child's stdin when started with `stdin: "pipe"`, else `null`. */
+  /** The child's stdin when started with `stdin: "pipe"` (and no `input`), else `null`. */
   get stdin(): FileSink | null {
     return this.#supervisor.run?.stdin ?? null;
+  }
+
+  /**
+   * Resolves when the current run is ready: at the first output line the `ready` option accepts
+   * (state "starting" until then, "running" after), or at spawn without one. Rejects with a
+   * `ReadyError` when the run ends first, or when `readyTimeout` passes (the run is then stopped).
+   * Each run has its own: after a restart (and while waiting for one) this is the next run's.
+   * Never awaited, a rejection goes unreported here (the run's exit tells it).
+   */
+  get ready(): Promise<ProcessReady> {
+    return this.#supervisor.ready ?? neverStarted(this.#ctx.label);
   }
 
   /**
@@ -163,8 +176,10 @@ export class ManagedProcess {
    * Spawns `argv` (program first; never through a shell) in its own process group and returns
    * this process.
    *
-   * @throws {OptionsError} bad argv or options.
-   * @throws {ProcessStateError} it is already running, restarting or stopping.
+   * @throws {OptionsError} bad argv or options, or a stream the process reads (watched, or for
+   * `ready`) that is not piped.
+   * @throws {AbortError} `signal` is already aborted.
+   * @throws {ProcessStateError} it is already starting, running, restarting or stopping.
    * @throws {SpawnError} the program cannot be started (missing, not executable, bad cwd).
    */
   start(argv: string[], options?: StartOptions): this {
@@ -175,18 +190,12 @@ export class ManagedProcess {
           "await stop() before starting it again",
       );
     }
-    const config = resolveStartOptions(argv, options, this.#ctx.label);
-    for (const stream of STREAMS) {
-      if (config[stream] !== "pipe" && this.#ctx.taps[stream].watchers > 0) {
-        throw new OptionsError(`${this.#ctx.label}: start()`, [
-          {
-            option: stream,
-            value: config[stream],
-            expected: `"pipe": watchStream("${stream}") has watchers, and only a pipe can be read`,
-          },
-        ]);
-      }
-    }
+    const { label, taps } = this.#ctx;
+    const config = resolveStartOptions(argv, options, {
+      label,
+      ready: this.#ctx.config.ready !== undefined,
+      watchers: (stream) => taps[stream].watchers,
+    });
     this.#supervisor.start(config);
     return this;
   }

@@ -1,13 +1,16 @@
+import { constants } from "node:os";
 import { checkName, durationSchema, functionSchema, parseOptions } from "@specter/core";
 import { z } from "zod";
+import { optionsObject } from "./start-options.ts";
 import type {
   ProcessOptions,
+  ReadyPredicate,
   RestartPolicy,
-  StartOptions,
-  StdioMode,
   StreamName,
   WatchOptions,
 } from "./types.ts";
+
+export { onAbort, resolveStartOptions, type StartConfig } from "./start-options.ts";
 
 /** Restart settings after validation, durations in milliseconds. */
 export interface RestartConfig {
@@ -21,17 +24,15 @@ export interface RestartConfig {
 export interface ProcessConfig {
   terminateTimeout: number;
   killTimeout: number;
+  /** The signal of the graceful step of a stop (before SIGKILL). */
+  killSignal: NodeJS.Signals;
+  /** Longest a run may last, or `undefined` for no limit. */
+  timeout: number | undefined;
+  /** The `ready` option as a predicate (a RegExp is tested without its g/y state). */
+  ready: ReadyPredicate | undefined;
+  readyTimeout: number;
   restart: RestartConfig;
   hostShutdown: boolean;
-}
-
-export interface StartConfig {
-  argv: string[];
-  cwd: string | undefined;
-  env: Record<string, string | undefined>;
-  stdin: StdioMode;
-  stdout: StdioMode;
-  stderr: StdioMode;
 }
 
 export type WatchConfig =
@@ -103,12 +104,38 @@ const restartSchema = z
     return z.NEVER;
   });
 
-const processSchema = z.strictObject({
-  terminateTimeout: durationSchema().default(5_000),
-  killTimeout: durationSchema({ positive: true }).default(1_000),
-  restart: restartSchema,
-  hostShutdown: z.boolean({ error: "true or false" }).default(true),
-});
+const SIGNAL_NAMES = new Set(Object.keys(constants.signals));
+const SIGNAL_HINT =
+  'a signal name of os.constants.signals, e.g. "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"';
+
+const processSchema = z
+  .strictObject({
+    terminateTimeout: durationSchema().default(5_000),
+    killTimeout: durationSchema({ positive: true }).default(1_000),
+    killSignal: z
+      .string({ error: SIGNAL_HINT })
+      .refine((name) => SIGNAL_NAMES.has(name), { error: SIGNAL_HINT })
+      .default("SIGTERM"),
+    timeout: durationSchema({ positive: true }).optional(),
+    ready: z
+      .custom<RegExp | ReadyPredicate>((v) => v instanceof RegExp || typeof v === "function", {
+        error: "a RegExp, or a function (line, stream) => boolean, that matches the ready line",
+      })
+      .optional(),
+    readyTimeout: durationSchema({ positive: true }).optional(),
+    restart: restartSchema,
+    hostShutdown: z.boolean({ error: "true or false" }).default(true),
+  })
+  .superRefine((o, ctx) => {
+    // A readyTimeout alone would silently do nothing: most likely `ready` was forgotten.
+    if (o.readyTimeout !== undefined && o.ready === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["readyTimeout"],
+        message: 'only with a "ready" option (it bounds the wait for the ready line)',
+      });
+    }
+  });
 
 /** Validates a process's name and options; throws `OptionsError` naming each bad option. */
 export function resolveProcessOptions(name: unknown, options: ProcessOptions = {}): ProcessConfig {
@@ -117,60 +144,21 @@ export function resolveProcessOptions(name: unknown, options: ProcessOptions = {
   return {
     terminateTimeout: o.terminateTimeout,
     killTimeout: o.killTimeout,
+    killSignal: o.killSignal as NodeJS.Signals,
+    timeout: o.timeout,
+    ready: readyPredicate(o.ready),
+    readyTimeout: o.readyTimeout ?? 30_000,
     restart: o.restart,
     hostShutdown: o.hostShutdown,
   };
 }
 
-const stdioSchema = z.enum(["pipe", "inherit", "ignore"]);
-
-const argvSchema = z
-  .array(z.string({ error: "strings only (each argument as its own string; no shell)" }), {
-    error: 'an array of strings, program first: ["cloudflared", "tunnel", "--url", url]',
-  })
-  .min(1, { error: 'a non-empty array of strings, program first: ["sleep", "10"]' })
-  .refine((argv) => argv[0] !== "", { error: "a program name or path as the first element" });
-
-const startSchema = z.strictObject({
-  argv: argvSchema,
-  cwd: z.string({ error: "a directory path" }).min(1, { error: "a directory path" }).optional(),
-  env: z
-    .record(z.string(), z.union([z.string(), z.undefined()]), {
-      error: 'an object of string values, e.g. { ...process.env, DEBUG: "1" }',
-    })
-    .optional(),
-  stdin: stdioSchema.default("ignore"),
-  stdout: stdioSchema.default("inherit"),
-  stderr: stdioSchema.default("inherit"),
-});
-
-const objectSchema = z.record(z.string(), z.unknown(), { error: "an options object, or nothing" });
-
-/** `undefined` becomes `{}`; anything but a plain object is an `OptionsError`. */
-function optionsObject(options: unknown, context: string): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    parseOptions(z.never({ error: "an options object, or nothing" }), options, context);
-  }
-  return parseOptions(objectSchema, options, context);
-}
-
-/** Validates `start(argv, options)`; throws `OptionsError`. */
-export function resolveStartOptions(
-  argv: unknown,
-  options: StartOptions | undefined,
-  context: string,
-): StartConfig {
-  const opts = optionsObject(options, `${context}: start()`);
-  const o = parseOptions(startSchema, { ...opts, argv }, `${context}: start()`);
-  return {
-    argv: o.argv,
-    cwd: o.cwd,
-    env: o.env ?? process.env,
-    stdin: o.stdin,
-    stdout: o.stdout,
-    stderr: o.stderr,
-  };
+function readyPredicate(ready: RegExp | ReadyPredicate | undefined): ReadyPredicate | undefined {
+  if (!(ready instanceof RegExp)) return ready;
+  // A global or sticky RegExp's test() resumes from lastIndex, so the same line could match once
+  // and not the next time: test a copy without those flags.
+  const regexp = new RegExp(ready.source, ready.flags.replace(/[gy]/g, ""));
+  return (line) => regexp.test(line);
 }
 
 const watchSchema = z.strictObject({

@@ -1,8 +1,10 @@
 /**
- * One run of a managed process: one spawned child, its readers, its orphan guard, and how it
- * ends. `finish()` is the whole end of a run: wait for the child, take down what is left of its
- * group, read its output to the end (bounded), release the pipes, dispose the orphan guard, and
- * say how it ended as a `ProcessExit`. Whether it starts again is the supervisor's business.
+ * One run of a managed process: one spawned child (marked with its run token, see run-tree.ts),
+ * its readers, its registration with the host's orphan guard, and how it ends. `finish()` is the
+ * whole end of a run: wait for the child, take down what is left of its tree (group, session,
+ * marked processes), read its output to the end (bounded), release the pipes, unregister from
+ * the orphan guard, and say how it ended as a `ProcessExit`. Whether it starts again is the
+ * supervisor's business.
  */
 import { constants } from "node:os";
 import { messageOf, settlesWithin } from "@specter/core";
@@ -10,10 +12,11 @@ import type { FileSink } from "bun";
 import type { ProcessContext } from "./context.ts";
 import { ProcessError, StopTimeoutError } from "./errors.ts";
 import type { StartConfig } from "./options.ts";
-import { OrphanGuard } from "./orphan-guard.ts";
+import { hostGuard } from "./orphan-guard.ts";
 import { StreamReader } from "./reader.ts";
+import { markerValue, newRunToken, RUN_MARKER, type RunTree } from "./run-tree.ts";
 import { type Child, spawnChild } from "./spawn.ts";
-import { groupAlive, killGroupNow, type TerminateResult, terminateGroup } from "./terminate.ts";
+import { killTreeNow, type TerminateResult, type Termination, terminateTree } from "./terminate.ts";
 import type { ProcessExit, StreamName } from "./types.ts";
 
 export const STREAMS: readonly StreamName[] = ["stdout", "stderr"];
@@ -38,26 +41,32 @@ export class Run {
   readonly leaderExited: Promise<void>;
   /** `stop()` (or host shutdown) asked this run to end. */
   stopRequested = false;
+  /** `timeout` or `readyTimeout` ran out and the supervisor is ending this run for it. */
+  timedOut = false;
   readonly #ctx: ProcessContext;
   /** The SIGTERM/SIGKILL sequence, once started (shared by `stop()` and the exit path). */
-  #termination: Promise<TerminateResult> | undefined;
+  #termination: Promise<Termination> | undefined;
+  /** Its group (= session) and marker token: what `stop()` ends. */
+  readonly #tree: RunTree;
   readonly #readers = new Map<StreamName, StreamReader>();
-  /** Kills the group if the host dies without running its hooks (with `hostShutdown`). */
-  readonly #guard: OrphanGuard | undefined;
 
   /**
    * Spawns `config.argv` and reads its piped streams.
    * @throws {SpawnError} the program cannot be started; nothing is left behind.
    */
   constructor(config: StartConfig, ctx: ProcessContext) {
-    const child = spawnChild(config, ctx.name);
+    const token = newRunToken();
+    const marked = { ...config, env: { ...config.env, [RUN_MARKER]: markerValue(token) } };
+    const child = spawnChild(marked, ctx.name);
+    this.#tree = { pgid: child.pid, token };
     this.child = child;
     this.pid = child.pid;
     this.startedAt = performance.now();
     this.#ctx = ctx;
-    this.#guard = ctx.config.hostShutdown
-      ? new OrphanGuard(child.pid, ctx.config.terminateTimeout)
-      : undefined;
+    // The host's guard ends the tree if the host dies without running its hooks.
+    if (ctx.config.hostShutdown) {
+      hostGuard.register(child.pid, ctx.config.terminateTimeout, ctx.config.killSignal);
+    }
     const reaped = () => {
       this.exit = {
         exitCode: child.exitCode,
@@ -93,10 +102,17 @@ export class Run {
     this.#readers.set(stream, reader);
   }
 
-  /** SIGTERM, wait, SIGKILL to the group; started once, shared by `stop()` and `finish()`. */
+  /**
+   * SIGTERM, wait, SIGKILL to the whole tree (group, session, marked processes); started once,
+   * shared by `stop()` and `finish()`.
+   */
   terminate(): Promise<TerminateResult> {
-    this.#termination ??= terminateGroup(
-      this.pid,
+    return this.#terminate().then((t) => t.result);
+  }
+
+  #terminate(): Promise<Termination> {
+    this.#termination ??= terminateTree(
+      this.#tree,
       { exited: this.leaderExited, gone: () => this.exit !== undefined },
       this.#ctx.config,
     );
@@ -109,23 +125,25 @@ export class Run {
     if (this.exit === undefined) this.stopRequested = true;
   }
 
-  /** SIGKILL to the group and the guard, synchronously (the host is exiting). */
+  /**
+   * SIGKILL to the whole tree, synchronously (the host is exiting; its orphan guard, seeing the
+   * host gone, sweeps once more).
+   */
   killNow(): void {
     this.requestStop();
-    killGroupNow(this.pid);
-    this.#guard?.killNow();
+    killTreeNow(this.#tree);
   }
 
   /**
-   * Waits for the child to exit, takes down what is left of its group, reads its streams to the
+   * Waits for the child to exit, takes down what is left of its tree, reads its streams to the
    * end (at most `killTimeout` more), and says how the run ended.
    */
   async finish(): Promise<ProcessExit> {
     const ctx = this.#ctx;
     const { name, config } = ctx;
     await this.leaderExited;
-    let result: TerminateResult = "exited";
-    if (this.#termination || groupAlive(this.pid)) result = await this.terminate();
+    // Also for a child that exited by itself: what it left behind (a group member, a daemon) goes.
+    const { result, escaped } = await this.#terminate();
     if (result === "stuck") {
       ctx.report(
         new StopTimeoutError(
@@ -143,9 +161,9 @@ export class Run {
         new ProcessError(
           name,
           "stream",
-          `output was still open ${config.killTimeout}ms after the process group ended: ` +
-            "a process that left the group (setsid, daemon) holds it; reading stopped " +
-            "(start such a process with its output redirected, e.g. to /dev/null)",
+          `output was still open ${config.killTimeout}ms after the process tree ended: ` +
+            "a process out of reach (it left the session and dropped the run's environment) " +
+            "holds it; reading stopped (start such a process with its output redirected)",
         ),
       );
     }
@@ -166,7 +184,7 @@ export class Run {
         // Already closed.
       }
     }
-    if (result !== "stuck") await this.#guard?.dispose();
+    if (result !== "stuck" && config.hostShutdown) await hostGuard.unregister(this.pid);
     const status = this.exit as Reaped;
     return {
       pid: this.pid,
@@ -174,6 +192,8 @@ export class Run {
       signalCode: status.signalCode,
       stopped: this.stopRequested,
       killed: result === "killed",
+      escaped,
+      timedOut: this.timedOut,
       uptime: status.ranFor,
       at: status.at,
     };

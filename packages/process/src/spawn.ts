@@ -21,17 +21,28 @@ export function spawnChild(config: StartConfig, name: string): Child {
   const program = config.argv[0] as string;
   if (config.cwd !== undefined) checkCwd(config.cwd, name);
   try {
+    // Bun writes `input` to a pipe and closes it; the subprocess then has no `stdin` sink.
     return Bun.spawn(config.argv, {
       cwd: config.cwd,
-      env: config.env,
-      stdin: config.stdin,
+      env: childEnv(config),
+      stdin: config.input ?? config.stdin,
       stdout: config.stdout,
       stderr: config.stderr,
       detached: true,
-    });
+    }) as Child;
   } catch (error) {
     throw spawnError(error, program, name);
   }
+}
+
+/**
+ * The child's environment: `env` over the host's current `process.env` (read at each spawn, so
+ * a restart sees what changed), or `env` alone without `extendEnv`. Bun leaves out variables
+ * whose value is `undefined`, which is how `env` removes one.
+ */
+export function childEnv(config: StartConfig): Record<string, string | undefined> {
+  if (!config.extendEnv) return { ...config.env };
+  return config.env === undefined ? process.env : { ...process.env, ...config.env };
 }
 
 function checkCwd(cwd: string, name: string): void {

@@ -1,6 +1,18 @@
 import { ManagedProcess } from "./managed-process.ts";
 import type { CleanupOwner, ProcessOptions, StartOptions } from "./types.ts";
 
+/** The options that go to `start()`; the others are the constructor's. */
+const START_KEYS = [
+  "cwd",
+  "env",
+  "extendEnv",
+  "stdin",
+  "stdout",
+  "stderr",
+  "input",
+  "signal",
+] as const satisfies readonly (keyof StartOptions)[];
+
 /**
  * Creates a managed process, attaches it to `owner` (if given) and starts it: the seed's
  * `start_process` helper.
@@ -14,14 +26,14 @@ export function startProcess(
   argv: string[],
   options: ProcessOptions & StartOptions & { owner?: CleanupOwner } = {},
 ): ManagedProcess {
-  const { owner, cwd, env, stdin, stdout, stderr, ...processOptions } = options ?? {};
-  const proc = new ManagedProcess(name, processOptions);
+  const { owner, ...rest } = options ?? {};
+  const processOptions: Record<string, unknown> = { ...rest };
+  const start: Record<string, unknown> = {};
+  for (const key of START_KEYS) {
+    if (processOptions[key] !== undefined) start[key] = processOptions[key];
+    delete processOptions[key];
+  }
+  const proc = new ManagedProcess(name, processOptions as ProcessOptions);
   if (owner !== undefined) proc.attach(owner);
-  const start: StartOptions = {};
-  if (cwd !== undefined) start.cwd = cwd;
-  if (env !== undefined) start.env = env;
-  if (stdin !== undefined) start.stdin = stdin;
-  if (stdout !== undefined) start.stdout = stdout;
-  if (stderr !== undefined) start.stderr = stderr;
-  return proc.start(argv, start);
+  return proc.start(argv, start as StartOptions);
 }

@@ -8,10 +8,11 @@ import { messageOf, StateCell } from "@specter/core";
 import type { ProcessContext } from "./context.ts";
 import { ProcessError, StopTimeoutError } from "./errors.ts";
 import { registerLive, type ShutdownTarget, unregisterLive } from "./exit-hooks.ts";
-import type { StartConfig } from "./options.ts";
+import { onAbort, type StartConfig } from "./options.ts";
+import { notReady, ReadyGate, RunWatch } from "./readiness.ts";
 import { RestartTracker } from "./restart.ts";
 import { Run } from "./run.ts";
-import type { ProcessExit, ProcessState } from "./types.ts";
+import type { ProcessExit, ProcessReady, ProcessState } from "./types.ts";
 
 export class Supervisor {
   readonly #ctx: ProcessContext;
@@ -22,6 +23,8 @@ export class Supervisor {
   #config: StartConfig | undefined;
   #argv: readonly string[] = [];
   #run: Run | undefined;
+  /** The current run's readiness, or the one of the run a pending restart is about to spawn. */
+  #gate: ReadyGate | undefined;
   #lastExit: ProcessExit | null = null;
   /** Settles with the final exit once the process is done (stopped, exited or failed). */
   #done: Promise<ProcessExit | null> | undefined;
@@ -69,6 +72,11 @@ export class Supervisor {
     return this.#argv;
   }
 
+  /** See `ManagedProcess.ready`; `undefined` before any `start()`. */
+  get ready(): Promise<ProcessReady> | undefined {
+    return this.#gate?.promise;
+  }
+
   /** Settles with the final exit once the process is done; `undefined` before any `start()`. */
   get done(): Promise<ProcessExit | null> | undefined {
     return this.#done;
@@ -85,10 +93,10 @@ export class Supervisor {
     return at === undefined ? null : Math.max(0, Math.round(at - performance.now()));
   }
 
-  /** Running, restarting or stopping. */
+  /** Starting, running, restarting or stopping. */
   active(): boolean {
     const s = this.#state.value;
-    return s === "running" || s === "restarting" || s === "stopping";
+    return s === "starting" || s === "running" || s === "restarting" || s === "stopping";
   }
 
   /**
@@ -104,8 +112,13 @@ export class Supervisor {
     // The supervisor exists before "spawn"/"state" fire, so a listener may stop() at once.
     const { promise, resolve } = Promise.withResolvers<ProcessExit | null>();
     this.#done = promise;
-    this.#adopt(run);
-    this.#supervise(run, promise).then(resolve);
+    const watch = this.#adopt(run, new ReadyGate());
+    // Aborting stops what this start() started, restarts included (a stuck group is reported by
+    // its run), until it is done.
+    const unlisten = onAbort(config.signal, () => {
+      if (this.#done === promise) this.stop().catch(() => {});
+    });
+    this.#supervise(run, watch, promise).finally(unlisten).then(resolve);
   }
 
   /** See `ManagedProcess.stop()`. */
@@ -146,21 +159,30 @@ export class Supervisor {
     this.#run?.killNow();
   }
 
-  #adopt(run: Run): Run {
+  /** Makes `run` the current one, watched for readiness (resolving `gate`) and its timeouts. */
+  #adopt(run: Run, gate: ReadyGate): RunWatch {
     this.#run = run;
+    this.#gate = gate;
     if (this.#ctx.config.hostShutdown) registerLive(this.#target);
-    this.#setState("running");
+    const watch = new RunWatch(run, this.#config as StartConfig, this.#ctx, gate, () => {
+      if (this.#run === run && this.#state.value === "starting") this.#setState("running");
+    });
+    this.#setState(gate.pending ? "starting" : "running");
     this.#ctx.events.emit("spawn", { pid: run.pid, restarts: this.#restart.total });
-    return run;
+    return watch;
   }
 
   /**
    * Runs until the process is done for good; never rejects. Host hooks cover it all along, so
    * a host shutdown also cancels a pending restart.
    */
-  async #supervise(first: Run, done: Promise<ProcessExit | null>): Promise<ProcessExit | null> {
+  async #supervise(
+    first: Run,
+    watch: RunWatch,
+    done: Promise<ProcessExit | null>,
+  ): Promise<ProcessExit | null> {
     try {
-      return await this.#superviseRuns(first);
+      return await this.#superviseRuns(first, watch);
     } catch (error) {
       // A bug of ours: report it rather than leave an unhandled rejection.
       this.#ctx.report(
@@ -168,6 +190,7 @@ export class Supervisor {
           cause: error,
         }),
       );
+      if (this.#done === done) this.#gate?.reject(notReady(this.#ctx, "abandoned"));
       this.#setState("failed");
       return this.#lastExit;
     } finally {
@@ -179,25 +202,31 @@ export class Supervisor {
     }
   }
 
-  async #superviseRuns(first: Run): Promise<ProcessExit | null> {
+  async #superviseRuns(first: Run, firstWatch: RunWatch): Promise<ProcessExit | null> {
     const { events } = this.#ctx;
     let run = first;
+    let watch = firstWatch;
     for (;;) {
-      const exit = await this.#finish(run);
+      const exit = await this.#finish(run, watch);
       if (this.#stopRequested || exit.stopped) {
         this.#announceExit(exit, "stopped");
         return exit;
       }
-      let decision = this.#restart.decide(exit.exitCode !== 0, exit.uptime);
+      // A run that had to be ended for its timeout failed, whatever its exit code.
+      let decision = this.#restart.decide(exit.exitCode !== 0 || exit.timedOut, exit.uptime);
       let announced = false;
-      let next: Run | undefined;
+      let next: { run: Run; watch: RunWatch } | undefined;
+      // From here `proc.ready` is the next run's: pending through the backoff.
+      let upcoming: ReadyGate | undefined;
       while (!next) {
         if (decision.action === "none") {
+          upcoming?.reject(notReady(this.#ctx, "abandoned"));
           if (announced) this.#setState("exited");
           else this.#announceExit(exit, "exited");
           return exit;
         }
         if (decision.action === "giveUp") {
+          upcoming?.reject(notReady(this.#ctx, "abandoned"));
           const window = this.#ctx.config.restart.window;
           const info = { restarts: this.#restart.total, window, exit };
           if (announced) this.#setState("failed");
@@ -205,6 +234,8 @@ export class Supervisor {
           events.emit("giveUp", info);
           return exit;
         }
+        upcoming ??= new ReadyGate();
+        this.#gate = upcoming;
         if (announced) this.#setState("restarting");
         else this.#announceExit(exit, "restarting");
         announced = true;
@@ -213,11 +244,13 @@ export class Supervisor {
           await this.#sleep(decision.delay);
         }
         if (this.#stopRequested) {
+          upcoming.reject(notReady(this.#ctx, "stopped"));
           this.#setState("stopped");
           return exit;
         }
         try {
-          next = this.#adopt(new Run(this.#config as StartConfig, this.#ctx));
+          const spawned = new Run(this.#config as StartConfig, this.#ctx);
+          next = { run: spawned, watch: this.#adopt(spawned, upcoming) };
         } catch (error) {
           this.#ctx.report(
             error instanceof ProcessError
@@ -229,13 +262,14 @@ export class Supervisor {
           decision = this.#restart.decide(true, 0);
         }
       }
-      run = next;
+      ({ run, watch } = next);
     }
   }
 
-  /** Finishes `run` (see `Run.finish`) and records its exit. */
-  async #finish(run: Run): Promise<ProcessExit> {
+  /** Finishes `run` (see `Run.finish`), settles its readiness and records its exit. */
+  async #finish(run: Run, watch: RunWatch): Promise<ProcessExit> {
     const exit = await run.finish();
+    watch.finish(exit);
     if (this.#run === run) this.#run = undefined;
     this.#lastExit = exit;
     return exit;

@@ -29,11 +29,38 @@ export interface RestartOptions {
   maxBackoff?: Duration;
 }
 
+/** Says whether an output line means the process is ready to serve. */
+export type ReadyPredicate = (line: string, stream: StreamName) => boolean;
+
 export interface ProcessOptions {
-  /** How long `stop()` waits after SIGTERM before it sends SIGKILL (default "5s"). */
+  /** How long `stop()` waits after `killSignal` before it sends SIGKILL (default "5s"). */
   terminateTimeout?: Duration;
   /** How long `stop()` waits after SIGKILL before it gives up with a `StopTimeoutError` (default "1s"). */
   killTimeout?: Duration;
+  /**
+   * The signal of the graceful step of `stop()`, sent to the whole group before SIGKILL: any
+   * name of `os.constants.signals` (default "SIGTERM"; nginx wants "SIGQUIT", many servers
+   * "SIGINT").
+   */
+  killSignal?: NodeJS.Signals;
+  /**
+   * Longest a run may last: past it, the run is stopped like `stop()` would (`killSignal`, wait,
+   * SIGKILL) and its exit says `timedOut: true`. It counts as a failure for the restart policy.
+   * Default: no limit.
+   */
+  timeout?: Duration;
+  /**
+   * When a run is ready: a `RegExp` tested on each line of the piped output streams, or a
+   * predicate `(line, stream) => boolean`. Until a line matches the state is "starting", and
+   * `proc.ready` resolves when one does. Requires stdout or stderr to be piped.
+   */
+  ready?: RegExp | ReadyPredicate;
+  /**
+   * How long a run may take to print its ready line (default "30s"); past it, `proc.ready`
+   * rejects and the run is stopped (`timedOut: true`, a failure for the restart policy). Only
+   * with `ready`.
+   */
+  readyTimeout?: Duration;
   /** Restart after unexpected exits: a policy name, or the policy with its limits (default "no"). */
   restart?: RestartPolicy | RestartOptions;
   /**
@@ -43,17 +70,43 @@ export interface ProcessOptions {
   hostShutdown?: boolean;
 }
 
+/** What `proc.ready` resolves with. */
+export interface ProcessReady {
+  /** The run's pid. */
+  pid: number;
+  /** The line that matched `ready`; `null` without a `ready` option (ready at spawn). */
+  line: string | null;
+  stream: StreamName | null;
+  /** Milliseconds from spawn to ready. */
+  after: number;
+}
+
 export interface StartOptions {
   /** Working directory of the child (default: the host's). */
   cwd?: string;
-  /** The child's whole environment (default: `process.env`). Spread `process.env` to extend it. */
+  /**
+   * Variables for the child, on top of `process.env` (read at each spawn); a variable set to
+   * `undefined` is left out. With `extendEnv: false`, the child's whole environment.
+   */
   env?: Record<string, string | undefined>;
-  /** Default "ignore". With "pipe", write to `proc.stdin`. */
+  /** `false`: `env` replaces `process.env` instead of extending it (default true). */
+  extendEnv?: boolean;
+  /** Default "ignore" ("pipe" with `input`). With "pipe", write to `proc.stdin`. */
   stdin?: StdioMode;
   /** Default "inherit". Use "pipe" to `watchStream("stdout", ...)`; a pipe nobody reads fills memory. */
   stdout?: StdioMode;
   /** Default "inherit". Use "pipe" to `watchStream("stderr", ...)`. */
   stderr?: StdioMode;
+  /**
+   * Written to the child's stdin, which is then closed (each restart gets it again). Pipes stdin
+   * (`stdin` may only be "pipe" or left out), and `proc.stdin` is then `null`.
+   */
+  input?: string | Uint8Array;
+  /**
+   * Stops the process (like `stop()`) when aborted. Already aborted: `start()` throws an
+   * `AbortError` and starts nothing. Covers the restarts of this `start()`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface WatchLinesOptions {

@@ -21,22 +21,19 @@ afterEach(async () => {
   await cleanup();
 });
 
-/** The live orphan guard watching group `pgid`, if any. */
-function guardOf(pgid: number): number | undefined {
+/** The live orphan guard of the host `hostPid`, if any (one per host). */
+function guardOf(hostPid: number): number | undefined {
   for (const { pid } of liveProcesses()) {
     const args = commandLine(pid);
     const at = args.indexOf("specter-orphan-guard");
-    if (at !== -1 && args[at + 1] === String(pgid)) return pid;
+    if (at !== -1 && args[at + 1] === String(hostPid)) return pid;
   }
   return undefined;
 }
 
-/**
- * A guard that did its job ends once its group is gone, which it sees only after init has reaped
- * the group's zombies (a second or so here), or after terminateTimeout (1 s in host.ts).
- */
-async function guardGone(pgid: number): Promise<void> {
-  await waitFor(() => !guardOf(pgid), { timeout: 5_000, message: `guard of ${pgid} ended` });
+/** A guard that did its job ends once nothing it watched lives. */
+async function guardGone(hostPid: number): Promise<void> {
+  await waitFor(() => !guardOf(hostPid), { timeout: 5_000, message: `guard of ${hostPid} ended` });
 }
 
 interface HostReport {
@@ -132,7 +129,7 @@ describe("host shutdown hooks", () => {
     const { child, report } = await host("exit");
     expect(await child.exited).toBe(0);
     await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive));
-    await waitFor(() => !guardOf(report.pid), {
+    await waitFor(() => !guardOf(child.pid), {
       timeout: 500, // killed with the group, not left to notice the closed pipe and wait it out
       message: "the guard went with its group",
     });
@@ -162,12 +159,13 @@ describe("host shutdown hooks", () => {
 
   test("a host killed with SIGKILL (no hook can run) still takes its trees down", async () => {
     const { child, report } = await host("signal");
+    await waitFor(() => guardOf(child.pid), { message: "the host's orphan guard runs" });
     child.kill("SIGKILL");
     await child.exited;
     await waitFor(() => !isAlive(report.pid) && !report.grandchildren.some(isAlive), {
       message: "the orphan guard killed the group",
     });
-    await guardGone(report.pid);
+    await guardGone(child.pid);
   }, 10_000);
 
   test("the orphan guard stops the group gracefully: SIGTERM first", async () => {
@@ -179,7 +177,7 @@ describe("host shutdown hooks", () => {
       await child.exited;
       await waitFor(() => !isAlive(report.pid));
       expect(readFileSync(mark, "utf8")).toBe("TERM\n");
-      await guardGone(report.pid);
+      await guardGone(child.pid);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -202,7 +200,7 @@ describe("host shutdown hooks", () => {
     strays.push(...pids);
     expect(pids.length).toBe(3);
     await waitFor(() => !pids.some(isAlive), { message: `${pids} all gone after bun test` });
-    await guardGone(pids[0] as number);
+    await guardGone(run.pid);
     await waitFor(() => !existsSync(folder), { message: `fakeChild's ${folder} removed` });
   }, 15_000);
 });

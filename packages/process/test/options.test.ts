@@ -68,7 +68,7 @@ describe("constructor options", () => {
       'option "hostShutdown" got "yes": expected true or false',
     );
     expect(optionsError(() => new ManagedProcess("p", { terminatTimeout: 5 } as never))).toBe(
-      'ManagedProcess "p": option "terminatTimeout" got 5: expected no such option; known options are terminateTimeout, killTimeout, restart, hostShutdown',
+      'ManagedProcess "p": option "terminatTimeout" got 5: expected no such option; known options are terminateTimeout, killTimeout, killSignal, timeout, ready, readyTimeout, restart, hostShutdown',
     );
   });
 });

@@ -109,7 +109,7 @@ describe("start", () => {
     expect(() => proc.start(["pwd"], { cwd: fixture("crlf.sh") })).toThrow("is not a directory");
   });
 
-  test("cwd and env reach the child; env replaces the environment", async () => {
+  test("cwd and env reach the child; extendEnv: false replaces the environment", async () => {
     const dir = realpathSync(tmpdir());
     const proc = make("env").start(sh("env-cwd.sh"), {
       cwd: dir,
@@ -119,7 +119,11 @@ describe("start", () => {
     const out = collect(proc, "stdout");
     await proc.wait();
     expect(out.lines).toEqual([dir, "value=42"]);
-    const bare = make("bare-env").start(sh("env-cwd.sh"), { env: {}, stdout: "pipe" });
+    const bare = make("bare-env").start(sh("env-cwd.sh"), {
+      env: { PATH: process.env.PATH },
+      extendEnv: false,
+      stdout: "pipe",
+    });
     const bareOut = collect(bare, "stdout");
     await bare.wait();
     expect(bareOut.lines[1]).toBe("value=unset");

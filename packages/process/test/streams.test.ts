@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { isAlive } from "@specter/core/testing";
+import { descendants, isAlive } from "@specter/core/testing";
 import { type LineInfo, type ProcessError, ProcessStateError } from "../src/index.ts";
 import { fakeChild, waitFor } from "../src/testing/index.ts";
 import { bunScript, cleanup, collect, make, pgidOf, sh } from "./helpers.ts";
@@ -225,30 +225,30 @@ describe("watchStream", () => {
     expect(lines).toEqual(["one", "stop", "three"]);
   });
 
-  test("output still held by a process that left the group does not hang stop()", async () => {
-    // The grandchild escapes with setsid and keeps stdout open.
+  test("output still held by a process out of reach does not hang stop()", async () => {
+    // The grandchild leaves the session (setsid) without the run's marker (env -i) and its parent
+    // exits: nothing ties it to the run any more, and it keeps stdout open.
     const proc = make("escapee", { terminateTimeout: "1s", killTimeout: "200ms" });
     const errors: ProcessError[] = [];
     proc.on("error", (e) => {
       errors.push(e);
     });
-    proc.start(["sh", "-c", "setsid sleep 3 & echo $!; exec sleep 30"], { stdout: "pipe" });
+    proc.start(["sh", "-c", "(env -i setsid sleep 3 & echo $!); exec sleep 30"], {
+      stdout: "pipe",
+    });
     const out = collect(proc, "stdout");
     await waitFor(() => out.lines.length === 1);
     const escaped = Number(out.lines[0]);
-    await waitFor(() => {
-      try {
-        return pgidOf(escaped) === escaped; // setsid ran: it has its own group now
-      } catch {
-        return false;
-      }
-    });
+    // setsid ran (a group of its own) and its parent is gone (no longer below the child).
+    await waitFor(
+      () => pgidOf(escaped) === escaped && !descendants(proc.pid as number).includes(escaped),
+    );
     const started = performance.now();
     await proc.stop();
     expect(performance.now() - started).toBeLessThan(1_500);
     expect(errors.map((e) => e.phase)).toEqual(["stream"]);
-    expect(errors[0]?.message).toContain("a process that left the group");
-    // It escaped the group, so stop() could not end it: the test does.
+    expect(errors[0]?.message).toContain("a process out of reach");
+    // stop() could not find it: the test ends it.
     process.kill(escaped, "SIGKILL");
     await waitFor(() => !isAlive(escaped));
   });

@@ -88,8 +88,8 @@ const cases: [string, () => unknown, string[]][] = [
   ],
   [
     "ManagedProcess: unknown option",
-    () => new ManagedProcess("x", { timeout: 1 } as never),
-    ['"timeout"'],
+    () => new ManagedProcess("x", { stopSignal: "SIGQUIT" } as never),
+    ['"stopSignal"'],
   ],
   [
     "ManagedProcess: bad restart policy",

@@ -2,6 +2,8 @@
 
 import { descendants, isAlive, openFds, waitFor } from "@specter/core/testing";
 import { ManagedProcess } from "@specter/process";
+import { ESCAPES, has } from "../../../packages/process/test/escapees.ts";
+import { escapeCase, guardEndsEscapees, lingeringGroups, manyChildren } from "../fixtures/trees.ts";
 import { group, since } from "../lib.ts";
 
 const g = group("processes");
@@ -159,6 +161,31 @@ await g.check(
       ok: left === 0 && fdsAfter <= fds,
     };
   },
+);
+
+for (const [name, tree] of Object.entries(ESCAPES)) {
+  if (!has(tree.needs)) continue;
+  await g.check(`escape: ${name}`, "stop() ends it: 0 survivors, counted in escaped", () =>
+    escapeCase(name, tree),
+  );
+}
+
+await g.check(
+  "host SIGKILLed, its child's tree escaping",
+  "the orphan guard ends group, session and marked daemon within 1 s",
+  guardEndsEscapees,
+);
+
+await g.check(
+  "200 supervised children",
+  "1 process (the guard) and ≤ 3 fds per child beyond them; stop() of all ≤ 500 ms",
+  () => manyChildren(200),
+);
+
+await g.check(
+  "stopping 50 lingering groups at once",
+  "≤ 20% of a core during the 3 s terminateTimeout",
+  () => lingeringGroups(50),
 );
 
 await g.done();

@@ -162,7 +162,7 @@ function registerCollectors(promRegistry: PromRegistry, sources: Set<Registry>):
   });
   gauge({
     name: "specter_process_up",
-    help: "1 while the process's child is running, else 0 (restarting, stopped, exited, failed).",
+    help: "1 while the process is running (ready, with a ready option), else 0 (starting, restarting, stopped, exited, failed).",
     labelNames: ["service", "process"],
     collect() {
       this.reset();

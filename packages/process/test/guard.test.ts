@@ -1,0 +1,145 @@
+/**
+ * One orphan guard per host: every supervised child registers with the same guard, which is gone
+ * once nothing is registered, takes over again when killed, and, when the host dies by SIGKILL,
+ * stops every registered group with its own terminateTimeout. And the waiting of many stops at
+ * once is one shared /proc scan per tick.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { commandLine, descendants, isAlive } from "@specter/core/testing";
+import { GUARD_NAME, hostGuard } from "../src/orphan-guard.ts";
+import { scanCount } from "../src/run-tree.ts";
+import { waitFor } from "../src/testing/index.ts";
+import { killAll, survivors } from "./escapees.ts";
+import { cleanup, collect, fixture, make } from "./helpers.ts";
+
+const strays: number[] = [];
+afterEach(async () => {
+  killAll(strays.splice(0));
+  await cleanup();
+});
+
+/** The guards below this process. */
+const guards = () => descendants().filter((pid) => commandLine(pid).includes(GUARD_NAME));
+
+describe("one orphan guard per host", () => {
+  test("20 children: 21 processes, one of them the guard; none once all are stopped", async () => {
+    const procs = Array.from({ length: 20 }, (_, i) => make(`many-${i}`).start(["sleep", "30"]));
+    const guard = hostGuard.pid as number;
+    await waitFor(() => commandLine(guard).includes(GUARD_NAME), { message: "the guard exec'd" });
+    expect(descendants().length).toBe(21);
+    expect(guards()).toEqual([guard]);
+    // Its argv names the host, so a test can tell the guards of several hosts apart.
+    expect(commandLine(guard).slice(-3, -1)).toEqual([GUARD_NAME, String(process.pid)]);
+    await Promise.all(procs.slice(0, 19).map((p) => p.stop()));
+    expect(hostGuard.pid).toBe(guard); // still guarding the last one
+    await procs[19]?.stop();
+    expect(hostGuard.pid).toBeUndefined();
+    expect(isAlive(guard)).toBe(false);
+    expect(descendants()).toEqual([]);
+    // The next start gets a new one.
+    make("again").start(["sleep", "30"]);
+    expect(hostGuard.pid).toBeGreaterThan(0);
+    expect(hostGuard.pid).not.toBe(guard);
+  });
+
+  test("hostShutdown: false does not register: no guard", async () => {
+    make("unguarded", { hostShutdown: false }).start(["sleep", "30"]);
+    expect(hostGuard.pid).toBeUndefined();
+    expect(descendants().length).toBe(1);
+  });
+
+  test("a guard killed by someone else is replaced", async () => {
+    make("guarded").start(["sleep", "30"]);
+    const first = hostGuard.pid as number;
+    await Bun.sleep(1_100); // a guard that dies younger than 1 s is not replaced (a broken sh)
+    process.kill(first, "SIGKILL");
+    const second = await waitFor(() => {
+      const pid = hostGuard.pid;
+      return pid !== undefined && pid !== first ? pid : undefined;
+    });
+    await waitFor(() => commandLine(second).includes(GUARD_NAME));
+    expect(guards()).toEqual([second]);
+  }, 10_000);
+});
+
+/** The first line `child` prints on stdout. */
+async function firstLine(child: { stdout: ReadableStream<Uint8Array> }): Promise<string> {
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    text += decoder.decode(chunk, { stream: true });
+    const end = text.indexOf("\n");
+    if (end !== -1) return text.slice(0, end);
+  }
+  return text;
+}
+
+describe("the host dies by SIGKILL", () => {
+  test("the guard stops every group, each after its own terminateTimeout", async () => {
+    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "200ms", "1500ms"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    strays.push(host.pid);
+    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const [short, long] = report.pids as [number[], number[]];
+    strays.push(report.guard, ...short, ...long);
+    expect(short.length).toBe(2); // the child and its grandchild, both ignoring SIGTERM
+    expect([...short, ...long].every(isAlive)).toBe(true);
+    host.kill("SIGKILL");
+    await host.exited;
+    const killedAt = performance.now();
+    await waitFor(() => survivors(short).length === 0, { timeout: 3_000 });
+    const shortGone = performance.now() - killedAt;
+    expect(survivors(long).length).toBe(2); // its 1.5 s are not up yet
+    await waitFor(() => survivors(long).length === 0, { timeout: 5_000 });
+    const longGone = performance.now() - killedAt;
+    await waitFor(() => !isAlive(report.guard), { message: "the guard ended after its work" });
+    expect(shortGone).toBeGreaterThanOrEqual(150);
+    expect(shortGone).toBeLessThan(1_400);
+    expect(longGone).toBeGreaterThanOrEqual(1_400);
+    expect(longGone).toBeLessThan(4_000);
+  }, 15_000);
+
+  test("the guard sends each group its own killSignal", async () => {
+    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "5s:SIGINT"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    strays.push(host.pid);
+    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const pids = report.pids.flat();
+    strays.push(report.guard, ...pids);
+    host.kill("SIGKILL");
+    await host.exited;
+    const killedAt = performance.now();
+    await waitFor(() => survivors(pids).length === 0, { timeout: 4_000 });
+    // It ignores SIGTERM: only SIGINT ends it before its 5 s terminateTimeout.
+    expect(performance.now() - killedAt).toBeLessThan(2_000);
+  }, 15_000);
+});
+
+describe("many stops at once share their /proc scans", () => {
+  test("20 lingering groups (leader gone, grandchild ignoring SIGTERM) for 1 s: few scans", async () => {
+    const argv = [
+      "sh",
+      "-c",
+      "sh -c \"trap '' TERM; echo ready; exec sleep 300\" & exec sleep 300",
+    ];
+    const procs = Array.from({ length: 20 }, (_, i) =>
+      make(`lingering-${i}`, { terminateTimeout: "1s" }).start(argv, { stdout: "pipe" }),
+    );
+    const outs = procs.map((p) => collect(p, "stdout"));
+    await waitFor(() => outs.every((o) => o.lines.includes("ready")), { timeout: 5_000 });
+    const before = scanCount();
+    const started = performance.now();
+    const exits = await Promise.all(procs.map((p) => p.stop()));
+    const took = performance.now() - started;
+    const scans = scanCount() - before;
+    expect(exits.every((e) => e?.killed === true)).toBe(true);
+    expect(took).toBeGreaterThanOrEqual(990);
+    // Each polling on its own every 10 ms would be 20 * 100 = 2,000 scans; shared and backing
+    // off to 100 ms, about 20 (18 to 20 here).
+    expect(scans).toBeLessThan(60);
+  }, 10_000);
+});
