@@ -1,47 +1,65 @@
 /**
  * The last line of defence against orphans, one per host: a tiny `sh` blocked reading a pipe from
- * the host, to which the host writes a line per child group it starts (`+ pgid tenths signal`)
- * and one per group that is gone (`- pgid`). When the pipe reaches end-of-file the host is gone,
- * however it died (SIGKILL, a crash, `bun test` ending without running "exit" listeners): the
- * guard stops what is still registered the way `stop()` would — each group's graceful signal to
- * its group, its session and the processes carrying this host's run marker, up to its
- * terminateTimeout for them to go, then SIGKILL.
+ * the host, to which the host writes a line per child group it starts (`+ pgid tenths signum
+ * token`: its run's marker token) and one per group that is gone (`- pgid`). When the pipe
+ * reaches end-of-file the host is gone, however it died (SIGKILL, a crash, `bun test` ending
+ * without running "exit" listeners): the guard stops what is still registered the way `stop()`
+ * would — each run's graceful signal to its group, its session and the processes carrying its
+ * marker, up to its terminateTimeout for them to go, then SIGKILL. Only registered runs: one
+ * started with `hostShutdown: false` is left alone, marked processes included.
  *
  * The guard lives while at least one group is registered; once the last one is gone it is killed
  * and reaped, so a host with nothing running has no guard (and a stopped process leaves no
  * process of ours behind). One guard for any number of children: 200 children cost 1 process
  * and 2 fds in the host (the guard's pipe and its pidfd) instead of 200 processes and 400 fds.
  */
+
+import { constants } from "node:os";
 import { settlesWithin } from "@specter/core";
 import type { FileSink, Subprocess } from "bun";
-import { HOST_TOKEN } from "./run-tree.ts";
 
-// $1 = the host's pid (to tell guards apart), $2 = the host's run-marker prefix. A group entry is
-// " pgid:tenths:signal". Only builtins in the read loop and the stat scan (no fork per process:
-// 50 ms for 320 processes with dash); one grep per scan finds the marked processes. Marked
-// processes outside the groups and sessions get TERM and the longest terminateTimeout.
-const SCRIPT = `prefix=$2
-groups=' '
-while read -r op id tenths sig; do
+// $1 = the host's pid (to tell guards apart). The host writes `+ pgid tenths signum token` for
+// each run it starts and `- token` for each that is gone; an entry is " pgid:tenths:signum:token"
+// (delimited by " " and ":", so group 1 is never group 12; removed by its token, unique where a
+// pgid may come back; signals by number, which every sh's kill takes; tokens only ever come
+// through the pipe, never argv, which anyone can read).
+// Only builtins in the read loop and the stat scan (no fork per process: 50 ms for 320 processes
+// with dash); one grep per scan finds the processes carrying a registered run's marker (only those:
+// a run started with hostShutdown: false is not ours to end), and, with several groups, one grep
+// per such process tells whose it is, so it gets its own run's signal and terminateTimeout.
+export const SCRIPT = `groups=' '
+while read -r op id tenths sig token; do
   case $op in
-  +) groups="$groups$id:$tenths:$sig " ;;
-  -) case $groups in *" $id:"*)
-       rest=\${groups#*" $id:"}
-       groups="\${groups%%" $id:"*} \${rest#* }" ;;
+  +) groups="$groups$id:$tenths:$sig:$token " ;;
+  -) case $groups in *":$id "*)
+       rest=\${groups#*":$id "}
+       head=\${groups%%":$id "*}
+       groups="\${head% *} $rest" ;;
      esac ;;
   esac
 done
 [ "$groups" = ' ' ] && exit 0
 max=0
-for g in $groups; do t=\${g#*:}; t=\${t%%:*}; [ "$t" -gt "$max" ] && max=$t; done
+n=0
+for g in $groups; do t=\${g#*:}; t=\${t%%:*}; [ "$t" -gt "$max" ] && max=$t; n=$((n + 1)); done
 # hit PID ENTRY: the graceful signal on the first pass, SIGKILL once the entry's time is up.
 hit() {
   t=\${2%%:*}
-  if [ "$now" -lt 0 ]; then kill -s "\${2#*:}" "$1" 2>/dev/null
-  elif [ "$now" -ge "$t" ]; then kill -s KILL "$1" 2>/dev/null; fi
+  if [ "$now" -lt 0 ]; then s=\${2#*:}; kill -"\${s%%:*}" "$1" 2>/dev/null
+  elif [ "$now" -ge "$t" ]; then kill -9 "$1" 2>/dev/null; fi
+}
+# The registered tokens as grep patterns (never an empty one: it would match every process).
+marked() {
+  set --
+  for g in $groups; do
+    k=\${g##*:}
+    [ "\${#k}" -ge 16 ] && set -- "$@" -e "$k"
+  done
+  [ "$#" -gt 0 ] && grep -l -F "$@" /proc/[0-9]*/environ 2>/dev/null
 }
 scan() {
   alive=0
+  seen=' '
   for f in /proc/[0-9]*/stat; do
     { read -r line <"$f"; } 2>/dev/null || continue
     set -- \${line##*") "}
@@ -52,14 +70,22 @@ scan() {
     *) continue ;;
     esac
     p=\${f#/proc/}
+    p=\${p%/stat}
     alive=$((alive + 1))
-    hit "\${p%/stat}" "\${e%% *}"
+    seen="$seen$p "
+    hit "$p" "\${e%% *}"
   done
-  [ "\${#prefix}" -ge 8 ] || return 0 # never a short pattern: it could match anyone
-  for f in $(grep -l -F -e "$prefix" /proc/[0-9]*/environ 2>/dev/null); do
+  for f in $(marked); do
     p=\${f#/proc/}
+    p=\${p%/environ}
+    case $seen in *" $p "*) continue ;; esac
+    e=
+    for g in $groups; do
+      if [ "$n" -eq 1 ] || grep -q -F -e "\${g##*:}" "$f" 2>/dev/null; then e=\${g#*:}; break; fi
+    done
+    [ -n "$e" ] || continue
     alive=$((alive + 1))
-    hit "\${p%/environ}" "$max:TERM"
+    hit "$p" "$e"
   done
 }
 now=-1
@@ -95,30 +121,65 @@ class HostGuard {
   #guard: Guard | undefined;
   #pipe: FileSink | undefined;
   #spawnedAt = 0;
-  /** The line of each registered group, by pgid: written again to a new guard. */
-  readonly #lines = new Map<number, string>();
+  /** Supervisors that may register another run soon (see `hold`). */
+  #holds = 0;
+  /** The line of each registered run, by token: written again to a new guard. */
+  readonly #lines = new Map<string, string>();
 
-  /** Registers group `pgid` (its `terminateTimeout` and graceful signal), starting the guard. */
-  register(pgid: number, terminateTimeout: number, signal: NodeJS.Signals = "SIGTERM"): void {
+  /**
+   * Registers group `pgid` and the run's marker `token` (its `terminateTimeout` and graceful
+   * signal), starting the guard.
+   */
+  register(
+    pgid: number,
+    token: string,
+    terminateTimeout: number,
+    signal: NodeJS.Signals = "SIGTERM",
+  ): void {
     const tenths = Math.ceil(terminateTimeout / 100);
-    const line = `+ ${pgid} ${tenths} ${signal.replace(/^SIG/, "")}\n`;
-    this.#lines.set(pgid, line);
+    const signum =
+      (constants.signals as Record<string, number>)[signal] ?? constants.signals.SIGTERM;
+    const line = `+ ${pgid} ${tenths} ${signum} ${token}\n`;
+    this.#lines.set(token, line);
     if (this.#guard) this.#write(line);
     else this.#spawn();
   }
 
   /**
-   * Forgets group `pgid` (it is gone). After the last group the guard is closed; the promise
-   * resolves once it has been reaped (at most 1 s), else at once.
+   * Forgets the run of `token` (its tree is gone). After the last one (and without a `hold`) the
+   * guard is closed; the promise resolves once it has been reaped (at most 1 s), else at once.
    */
-  async unregister(pgid: number): Promise<void> {
-    if (!this.#lines.delete(pgid)) return;
+  async unregister(token: string): Promise<void> {
+    if (!this.#lines.delete(token)) return;
     const guard = this.#guard;
     if (!guard) return;
-    if (this.#lines.size > 0) {
-      this.#write(`- ${pgid}\n`);
+    if (this.#lines.size > 0 || this.#holds > 0) {
+      this.#write(`- ${token}\n`);
       return;
     }
+    await this.#close();
+  }
+
+  /**
+   * Keeps the guard while a supervisor may start another run (a restart policy): without a hold,
+   * a crash loop would kill the guard at each run's end and spawn a new one at the next start.
+   * Returns the release, which closes the guard if nothing is registered any more.
+   */
+  hold(): () => Promise<void> {
+    this.#holds++;
+    let held = true;
+    return async () => {
+      if (!held) return;
+      held = false;
+      this.#holds--;
+      if (this.#holds === 0 && this.#lines.size === 0) await this.#close();
+    };
+  }
+
+  /** Kills and reaps the guard (at most 1 s), if there is one. */
+  async #close(): Promise<void> {
+    const guard = this.#guard;
+    if (!guard) return;
     // Killed rather than left to read end-of-file: nothing of ours is left for it to guard, and a
     // killed guard cannot signal a group id reused later. 0.4 ms against 1.2 ms for an exit.
     this.#guard = undefined;
@@ -141,7 +202,7 @@ class HostGuard {
   #spawn(): void {
     let guard: Guard;
     try {
-      guard = Bun.spawn(["sh", "-c", SCRIPT, GUARD_NAME, String(process.pid), HOST_TOKEN], {
+      guard = Bun.spawn(["sh", "-c", SCRIPT, GUARD_NAME, String(process.pid)], {
         stdin: "pipe",
         stdout: "ignore",
         stderr: "ignore",

@@ -145,6 +145,10 @@ export class RunWatch {
   }
 
   #expire(option: "timeout" | "readyTimeout", ms: number): void {
+    const run = this.#run;
+    // Ending already (its child exited, or stop() was asked): not a timeout; `finish()` rejects
+    // the gate with how it did end, and a ready line still in its output may yet come.
+    if (run.exit !== undefined || run.stopRequested) return;
     this.#stopWaiting();
     const { label, name } = this.#ctx;
     const when =
@@ -152,8 +156,6 @@ export class RunWatch {
     this.gate.reject(
       new ReadyError(name, "timeout", `${label} was not ready ${when}; stopping it`),
     );
-    const run = this.#run;
-    if (run.exit !== undefined || run.stopRequested) return; // ending already
     run.timedOut = true;
     // finish() awaits the same sequence, and reports what goes wrong with it.
     run.terminate().catch(() => {});

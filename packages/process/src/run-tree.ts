@@ -19,18 +19,21 @@
  * every environ adds 1.4 ms, paid once per process (the markers are kept by pid and start time).
  * One scan serves every run asked about in the same synchronous pass.
  */
+import { constants } from "node:os";
 import { listPids, type ProcStat, readEnviron, readStat, variableOf } from "@specter/core";
 
 /** The environment variable that marks the processes of a run. */
 export const RUN_MARKER = "SPECTER_RUN";
 
-/**
- * This host's prefix of its run tokens: random, so that the orphan guard finds every marked
- * process of this host with one fixed-string search (`grep -F`) once the host is gone.
- */
-export const HOST_TOKEN = Array.from(crypto.getRandomValues(new Uint8Array(9)), (b) =>
-  (b % 36).toString(36),
-).join("");
+/** `bytes` random bytes as hex. */
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+/** This host's part of its run tokens (random: another host's runs never match ours). */
+export const HOST_TOKEN = randomHex(8);
 
 let runs = 0;
 
@@ -40,9 +43,18 @@ export interface RunTree {
   token: string;
 }
 
-/** A new token for a run of this host: `<host token>-<n>.` (the dot ends it: `-1.` ≠ `-12.`). */
+/**
+ * A new token for a run of this host: `<host>-<n>.<random>`, 64 random bits of each. The random
+ * tail makes it unguessable: a child, which sees its own token (and so the host part and its run
+ * number), cannot forge the marker of another run of the host to have its processes counted (and
+ * waited for) there, and a process of another host or user cannot either (the tokens are never
+ * in a command line, which every user can read: the orphan guard gets them through its pipe).
+ * Tokens are matched whole: one value is a comma-separated list, compared item by item (so run
+ * `-1.` is never run `-10.`), and the guard's fixed-string search cannot find one token inside
+ * another (each ends with its own random tail).
+ */
 export function newRunToken(): string {
-  return `${HOST_TOKEN}-${++runs}.`;
+  return `${HOST_TOKEN}-${++runs}.${randomHex(8)}`;
 }
 
 /**
@@ -182,10 +194,21 @@ export function identity(stat: ProcStat): string {
   return `${stat.pid}@${stat.startTime}`;
 }
 
+const SIGNALS = constants.signals as Record<string, number>;
+
+/**
+ * The number of `signal`, which is how signals are sent: `process.kill` knows only some names
+ * (Bun throws "Unknown signal" for SIGPWR, SIGPOLL and SIGSTKFLT, which `os.constants.signals`
+ * has, and so `killSignal` accepts), but takes any number.
+ */
+export function signalNumber(signal: NodeJS.Signals | 0): number {
+  return signal === 0 ? 0 : (SIGNALS[signal] ?? SIGNALS.SIGTERM ?? 15);
+}
+
 /** Sends `signal` to `pid`; `false` when it is gone (or not ours to signal). */
 export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   try {
-    process.kill(pid, signal);
+    process.kill(pid, signalNumber(signal));
     return true;
   } catch {
     return false;

@@ -14,9 +14,22 @@ import { ProcessError, StopTimeoutError } from "./errors.ts";
 import type { StartConfig } from "./options.ts";
 import { hostGuard } from "./orphan-guard.ts";
 import { StreamReader } from "./reader.ts";
-import { markerValue, newRunToken, RUN_MARKER, type RunTree } from "./run-tree.ts";
+import {
+  markerValue,
+  members,
+  newRunToken,
+  RUN_MARKER,
+  type RunTree,
+  snapshot,
+} from "./run-tree.ts";
 import { type Child, spawnChild } from "./spawn.ts";
-import { killTreeNow, type TerminateResult, type Termination, terminateTree } from "./terminate.ts";
+import {
+  killTreeNow,
+  signalGroup,
+  type TerminateResult,
+  type Termination,
+  terminateTree,
+} from "./terminate.ts";
 import type { ProcessExit, StreamName } from "./types.ts";
 
 export const STREAMS: readonly StreamName[] = ["stdout", "stderr"];
@@ -65,7 +78,7 @@ export class Run {
     this.#ctx = ctx;
     // The host's guard ends the tree if the host dies without running its hooks.
     if (ctx.config.hostShutdown) {
-      hostGuard.register(child.pid, ctx.config.terminateTimeout, ctx.config.killSignal);
+      hostGuard.register(child.pid, token, ctx.config.terminateTimeout, ctx.config.killSignal);
     }
     const reaped = () => {
       this.exit = {
@@ -184,7 +197,13 @@ export class Run {
         // Already closed.
       }
     }
-    if (result !== "stuck" && config.hostShutdown) await hostGuard.unregister(this.pid);
+    if (config.hostShutdown) {
+      if (result !== "stuck") await hostGuard.unregister(this.#tree.token);
+      // Still registered while what survived SIGKILL lives (the guard ends it if the host dies),
+      // but not for good: once it is gone its group id may name an unrelated group, which the
+      // guard must never signal, and the guard itself must go with the last child.
+      else unregisterWhenGone(this.#tree);
+    }
     const status = this.exit as Reaped;
     return {
       pid: this.pid,
@@ -198,6 +217,26 @@ export class Run {
       at: status.at,
     };
   }
+}
+
+/** How often a tree that survived SIGKILL is looked at, until it is gone. */
+const STUCK_POLL_MS = 1_000;
+
+/** Unregisters `tree` from the orphan guard once nothing of it lives (looked at every second). */
+function unregisterWhenGone(tree: RunTree): void {
+  const timer = setInterval(() => {
+    let alive = true;
+    try {
+      const snap = snapshot();
+      alive = snap.readable ? members(snap, tree).length > 0 : signalGroup(tree.pgid, 0);
+    } catch {
+      // Not ours to signal (EPERM): it lives; look again.
+    }
+    if (alive) return;
+    clearInterval(timer);
+    hostGuard.unregister(tree.token).catch(() => {});
+  }, STUCK_POLL_MS);
+  timer.unref(); // a stuck process does not keep the host alive; the guard covers its exit
 }
 
 function signalName(signal: NodeJS.Signals | number | null): NodeJS.Signals | null {

@@ -9,6 +9,7 @@ import type { ProcessContext } from "./context.ts";
 import { ProcessError, StopTimeoutError } from "./errors.ts";
 import { registerLive, type ShutdownTarget, unregisterLive } from "./exit-hooks.ts";
 import { onAbort, type StartConfig } from "./options.ts";
+import { hostGuard } from "./orphan-guard.ts";
 import { notReady, ReadyGate, RunWatch } from "./readiness.ts";
 import { RestartTracker } from "./restart.ts";
 import { Run } from "./run.ts";
@@ -35,7 +36,10 @@ export class Supervisor {
    * "exit", or first thing in a `start()` made from an "exit" listener.
    */
   #pendingState: ProcessState | undefined;
-  #stopping: Promise<ProcessExit | null> | undefined;
+  /** The stop in progress, and the `#done` of the start() it stops. */
+  #stopping:
+    | { done: Promise<ProcessExit | null>; promise: Promise<ProcessExit | null> }
+    | undefined;
   #wake: (() => void) | undefined;
   #restartAt: number | undefined;
 
@@ -112,24 +116,33 @@ export class Supervisor {
     // The supervisor exists before "spawn"/"state" fire, so a listener may stop() at once.
     const { promise, resolve } = Promise.withResolvers<ProcessExit | null>();
     this.#done = promise;
+    // With a restart policy the next run may come soon: keep the host's guard until the end.
+    const { hostShutdown, restart } = this.#ctx.config;
+    const release = hostShutdown && restart.policy !== "no" ? hostGuard.hold() : undefined;
     const watch = this.#adopt(run, new ReadyGate());
     // Aborting stops what this start() started, restarts included (a stuck group is reported by
     // its run), until it is done.
     const unlisten = onAbort(config.signal, () => {
       if (this.#done === promise) this.stop().catch(() => {});
     });
-    this.#supervise(run, watch, promise).finally(unlisten).then(resolve);
+    this.#supervise(run, watch, promise, release).finally(unlisten).then(resolve);
   }
 
   /** See `ManagedProcess.stop()`. */
   stop(): Promise<ProcessExit | null> {
-    if (this.#stopping) return this.#stopping;
     const done = this.#done;
+    // Shared with a stop() of the same start() only: an "exit" listener may have started a new
+    // run while an earlier stop() had not settled yet, and this one must stop that run.
+    if (this.#stopping && this.#stopping.done === done) return this.#stopping.promise;
     if (!done || !this.active()) return Promise.resolve(this.#lastExit);
-    this.#stopping = this.#stop(done).finally(() => {
-      this.#stopping = undefined;
-    });
-    return this.#stopping;
+    const stopping = {
+      done,
+      promise: this.#stop(done).finally(() => {
+        if (this.#stopping === stopping) this.#stopping = undefined;
+      }),
+    };
+    this.#stopping = stopping;
+    return stopping.promise;
   }
 
   async #stop(done: Promise<ProcessExit | null>): Promise<ProcessExit | null> {
@@ -180,6 +193,7 @@ export class Supervisor {
     first: Run,
     watch: RunWatch,
     done: Promise<ProcessExit | null>,
+    releaseGuard: (() => Promise<void>) | undefined,
   ): Promise<ProcessExit | null> {
     try {
       return await this.#superviseRuns(first, watch);
@@ -194,6 +208,8 @@ export class Supervisor {
       this.#setState("failed");
       return this.#lastExit;
     } finally {
+      // Before the end is known: a stopped process leaves no process of ours behind.
+      await releaseGuard?.();
       // Last: during a host shutdown, the last process to go lets the host exit. A listener may
       // have started a new run meanwhile: the hooks are its now.
       if (this.#ctx.config.hostShutdown && this.#done === done) {

@@ -9,13 +9,21 @@
  * tree.
  */
 import type { ProcStat } from "@specter/core";
-import { identity, members, type RunTree, type Snapshot, signalPid, snapshot } from "./run-tree.ts";
+import {
+  identity,
+  members,
+  type RunTree,
+  type Snapshot,
+  signalNumber,
+  signalPid,
+  snapshot,
+} from "./run-tree.ts";
 import { type Watched, wake, watch } from "./tree-watch.ts";
 
 /** Sends `signal` to every process of group `pgid`; `false` when the group is gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {
-    process.kill(-pgid, signal);
+    process.kill(-pgid, signalNumber(signal));
     return true;
   } catch (error) {
     if ((error as { code?: string }).code === "ESRCH") return false;

@@ -5,8 +5,9 @@
  * once is one shared /proc scan per tick.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { environVariable } from "@specter/core";
 import { commandLine, descendants, isAlive } from "@specter/core/testing";
-import { GUARD_NAME, hostGuard } from "../src/orphan-guard.ts";
+import { GUARD_NAME, hostGuard, SCRIPT } from "../src/orphan-guard.ts";
 import { scanCount } from "../src/run-tree.ts";
 import { waitFor } from "../src/testing/index.ts";
 import { killAll, survivors } from "./escapees.ts";
@@ -29,7 +30,7 @@ describe("one orphan guard per host", () => {
     expect(descendants().length).toBe(21);
     expect(guards()).toEqual([guard]);
     // Its argv names the host, so a test can tell the guards of several hosts apart.
-    expect(commandLine(guard).slice(-3, -1)).toEqual([GUARD_NAME, String(process.pid)]);
+    expect(commandLine(guard).slice(-2)).toEqual([GUARD_NAME, String(process.pid)]);
     await Promise.all(procs.slice(0, 19).map((p) => p.stop()));
     expect(hostGuard.pid).toBe(guard); // still guarding the last one
     await procs[19]?.stop();
@@ -42,11 +43,56 @@ describe("one orphan guard per host", () => {
     expect(hostGuard.pid).not.toBe(guard);
   });
 
+  test("a crash loop keeps one guard through its restarts; it goes when the loop gives up", async () => {
+    const proc = make("crash-loop", {
+      restart: { policy: "always", maxRestarts: 4, initialBackoff: "5ms", maxBackoff: "5ms" },
+    });
+    const seen = new Set<number | undefined>();
+    proc.on("spawn", () => {
+      seen.add(hostGuard.pid);
+    });
+    proc.on("restart", () => {
+      seen.add(hostGuard.pid); // during the backoff, no group registered
+    });
+    proc.start(["sh", "-c", "exit 1"]);
+    const exit = await proc.wait("5s");
+    expect(exit?.exitCode).toBe(1);
+    expect(proc.state).toBe("failed");
+    expect(proc.health().restarts).toBe(4);
+    expect(seen.size).toBe(1);
+    expect([...seen][0]).toBeGreaterThan(0);
+    expect(hostGuard.pid).toBeUndefined();
+    expect(descendants()).toEqual([]);
+  });
+
   test("hostShutdown: false does not register: no guard", async () => {
     make("unguarded", { hostShutdown: false }).start(["sleep", "30"]);
     expect(hostGuard.pid).toBeUndefined();
     expect(descendants().length).toBe(1);
   });
+
+  test("a tree that outlives SIGKILL's killTimeout stays guarded until gone; then the guard goes", async () => {
+    // 1.5 GB to free: its end takes longer than a killTimeout of 1 ms, so stop() reports it stuck
+    // (as it would a process in state D). Once it is gone, its group id is free for reuse: the
+    // guard must forget it, and with nothing else registered, end.
+    const proc = make("slow-to-die", { terminateTimeout: 0, killTimeout: 1 });
+    const errors: string[] = [];
+    proc.on("error", (error) => {
+      errors.push(error.name);
+    });
+    const out = collect(proc, "stdout");
+    const hog = "const b = Buffer.alloc(1.5e9, 1); console.log('ready'); setInterval(() => b, 1e6)";
+    proc.start([process.execPath, "-e", hog], { stdout: "pipe" });
+    await waitFor(() => out.lines.includes("ready"), { timeout: 10_000 });
+    const guard = hostGuard.pid as number;
+    expect(await proc.stop().catch((error: Error) => error.name)).toBe("StopTimeoutError");
+    await waitFor(() => errors.includes("StopTimeoutError"), { timeout: 2_000 });
+    await waitFor(() => hostGuard.pid === undefined, {
+      timeout: 3_000,
+      message: "the guard forgot the group once it was gone, and ended",
+    });
+    await waitFor(() => !isAlive(guard), { message: "the guard was killed" });
+  }, 15_000);
 
   test("a guard killed by someone else is replaced", async () => {
     make("guarded").start(["sleep", "30"]);
@@ -119,7 +165,70 @@ describe("the host dies by SIGKILL", () => {
   }, 15_000);
 });
 
+describe("the guard's escapees", () => {
+  test("a marked daemon out of the session gets its own run's killSignal, not SIGTERM", async () => {
+    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "5s:SIGINT:escape"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    strays.push(host.pid);
+    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const pids = report.pids.flat();
+    strays.push(report.guard, ...pids);
+    host.kill("SIGKILL");
+    await host.exited;
+    const killedAt = performance.now();
+    await waitFor(() => survivors(pids).length === 0, { timeout: 7_000 });
+    // The daemon ignores SIGTERM: only SIGINT ends it before the 5 s terminateTimeout.
+    expect(performance.now() - killedAt).toBeLessThan(2_000);
+  }, 15_000);
+});
+
+describe("what the guard must leave alone", () => {
+  test("a hostShutdown: false process of the same host outlives it, marker and all", async () => {
+    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "200ms", "free"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    strays.push(host.pid);
+    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const [guarded, free] = report.pids as [number[], number[]];
+    strays.push(report.guard, ...guarded, ...free);
+    // It carries the host's run marker like every run: the guard must not take that for its own.
+    await waitFor(() => environVariable(free[0] as number, "SPECTER_RUN"), {
+      message: "the free sleep shows its marker (once it has exec'd)",
+    });
+    host.kill("SIGKILL");
+    await host.exited;
+    await waitFor(() => survivors(guarded).length === 0, { timeout: 3_000 });
+    await waitFor(() => !isAlive(report.guard), { message: "the guard ended after its work" });
+    expect(survivors(free)).toEqual(free);
+  }, 15_000);
+
+  test("the guard's argv does not show the run markers (cmdline is world-readable)", async () => {
+    const proc = make("secret").start(["sleep", "30"]);
+    const guard = hostGuard.pid as number;
+    await waitFor(() => commandLine(guard).includes(GUARD_NAME));
+    const marker = await waitFor(() => environVariable(proc.pid as number, "SPECTER_RUN"));
+    const shown = commandLine(guard).join(" ");
+    for (const part of marker.split(/[-.,]/).filter((p) => p.length >= 6)) {
+      expect(shown).not.toContain(part);
+    }
+  });
+});
+
 describe("many stops at once share their /proc scans", () => {
+  test("start() and health() never scan /proc for the tree (only a stop or an exit does)", async () => {
+    const before = scanCount();
+    const procs = Array.from({ length: 20 }, (_, i) => make(`cheap-${i}`).start(["sleep", "30"]));
+    for (const proc of procs) proc.health();
+    await Bun.sleep(20);
+    for (const proc of procs) proc.health();
+    expect(scanCount()).toBe(before);
+    await Promise.all(procs.map((p) => p.stop()));
+    expect(scanCount() - before).toBeGreaterThan(0);
+  });
+
   test("20 lingering groups (leader gone, grandchild ignoring SIGTERM) for 1 s: few scans", async () => {
     const argv = [
       "sh",
@@ -141,5 +250,41 @@ describe("many stops at once share their /proc scans", () => {
     // Each polling on its own every 10 ms would be 20 * 100 = 2,000 scans; shared and backing
     // off to 100 ms, about 20 (18 to 20 here).
     expect(scans).toBeLessThan(60);
+  }, 10_000);
+});
+
+describe("the guard's script on its own", () => {
+  test("ends the registered groups and marked processes, not a removed run's, with each's signal", async () => {
+    const tokA = "aaaaaaaaaaaaaaaa-1.0123456789abcdef";
+    const tokB = "aaaaaaaaaaaaaaaa-10.fedcba9876543210";
+    const spawn = (marker: string) =>
+      Bun.spawn(["sleep", "30"], {
+        env: { ...process.env, SPECTER_RUN: marker },
+        detached: true,
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+    const groupA = spawn(tokA); // registered, then removed: left alone
+    const groupB = spawn(tokB); // registered with SIGINT, which ends a sleep
+    const markedA = spawn(`outer-1.x,${tokA}`); // outside every group, A's marker
+    const markedB = spawn(`outer-1.x,${tokB}`); // outside every group, B's marker
+    const all = [groupA, groupB, markedA, markedB];
+    strays.push(...all.map((p) => p.pid));
+    await waitFor(() => all.every((p) => environVariable(p.pid, "SPECTER_RUN")));
+    const guard = Bun.spawn(["sh", "-c", SCRIPT, GUARD_NAME, String(process.pid)], {
+      stdin: "pipe",
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    strays.push(guard.pid);
+    guard.stdin.write(`+ ${groupA.pid} 50 15 ${tokA}\n+ ${groupB.pid} 50 2 ${tokB}\n- ${tokA}\n`);
+    await guard.stdin.end();
+    await guard.exited;
+    await Promise.all([groupB.exited, markedB.exited]);
+    expect(groupB.signalCode).toBe("SIGINT");
+    expect(markedB.signalCode).toBe("SIGINT");
+    expect(isAlive(groupA.pid)).toBe(true);
+    expect(isAlive(markedA.pid)).toBe(true);
+    killAll([groupA.pid, markedA.pid]);
   }, 10_000);
 });

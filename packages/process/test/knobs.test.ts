@@ -69,6 +69,21 @@ describe("killSignal", () => {
   });
 });
 
+describe("killSignal: every name it accepts can be sent", () => {
+  // os.constants.signals has them, so the option takes them; process.kill knows them not by name.
+  for (const killSignal of ["SIGPWR", "SIGPOLL", "SIGSTKFLT"] as const) {
+    test(`${killSignal} stops the process (sent by number)`, async () => {
+      const proc = make(`by-${killSignal}`, { killSignal, terminateTimeout: "2s" });
+      proc.start(["sleep", "30"]);
+      const exit = await proc.stop();
+      expect(exit).toMatchObject({ stopped: true, killed: false });
+      expect(exit?.signalCode).not.toBe("SIGKILL");
+      expect(exit?.signalCode).not.toBeNull();
+      expect(proc.state).toBe("stopped");
+    });
+  }
+});
+
 describe("timeout", () => {
   test("a run that lasts longer is stopped, and its exit says timedOut", async () => {
     const proc = make("slow", { timeout: "150ms", terminateTimeout: "1s" });
@@ -272,6 +287,19 @@ describe("input", () => {
     expect(proc.health().restarts).toBe(1);
     const expected = new Uint8Array(200_000).map((_, i) => (i * 7) % 256);
     for (const run of chunks.slice(0, 2)) expect(Buffer.concat(run)).toEqual(Buffer.from(expected));
+  });
+});
+
+describe("input to a child that never reads it", () => {
+  test("10 MB on a pipe nobody reads: stop() does not wait on it, nor does an exit", async () => {
+    const input = "x".repeat(10_000_000); // far more than a pipe holds
+    const stopped = make("deaf").start(["sleep", "30"], { input });
+    await Bun.sleep(50);
+    const started = performance.now();
+    expect(await stopped.stop()).toMatchObject({ signalCode: "SIGTERM", stopped: true });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    const exits = make("deaf-exit").start(["sh", "-c", "sleep 0.1; exit 3"], { input });
+    expect(await exits.wait("3s")).toMatchObject({ exitCode: 3 });
   });
 });
 

@@ -144,6 +144,26 @@ describe("start", () => {
 });
 
 describe("stop", () => {
+  test("a stop() after an exit listener started a new run stops that run, not the old stop", async () => {
+    const proc = make("again");
+    let second: Promise<unknown> | undefined;
+    let secondPid = 0;
+    proc.on("exit", () => {
+      if (second) return;
+      proc.start(["sleep", "30"]);
+      secondPid = proc.pid as number;
+      second = proc.stop(); // the first stop() has not settled yet
+    });
+    proc.start(["sleep", "30"]);
+    const first = await proc.stop();
+    expect(first?.stopped).toBe(true);
+    const exit = (await second) as { pid: number; stopped: boolean } | null;
+    expect(exit).toMatchObject({ pid: secondPid, stopped: true });
+    expect(proc.running).toBe(false);
+    expect(proc.state).toBe("stopped");
+    expect(isAlive(secondPid)).toBe(false);
+  });
+
   test("SIGTERM ends a well-behaved child at once; resolves with the exit", async () => {
     const proc = make("sleep").start(["sleep", "30"]);
     const pid = proc.pid as number;

@@ -145,6 +145,24 @@ describe("ready", () => {
     expect(error.message).toBe('ManagedProcess "stopped" was stopped before it was ready');
   });
 
+  test("readyTimeout passing while an exited child's group is ended: the exit, not a timeout", async () => {
+    // The child exits at once; its grandchild ignores SIGTERM, so the end of the run takes
+    // terminateTimeout, during which readyTimeout passes: the run ended by itself, not timed out.
+    const proc = make("exited-first", {
+      ready: /ready/,
+      readyTimeout: "300ms",
+      terminateTimeout: "700ms",
+    });
+    // The subshell ignores SIGTERM before the child exits (100 ms later), and `sleep` inherits that.
+    proc.start(["sh", "-c", "(trap '' TERM; exec sleep 30) & sleep 0.1; exit 3"], {
+      stdout: "pipe",
+    });
+    const error = await rejection(proc.ready);
+    const exit = await proc.wait("5s");
+    expect(exit).toMatchObject({ exitCode: 3, timedOut: false, stopped: false, killed: true });
+    expect(error).toMatchObject({ reason: "exit" });
+  });
+
   test("a stop during the restart backoff rejects the pending proc.ready", async () => {
     const proc = make("backoff", {
       ready: /ready/,
