@@ -1,10 +1,15 @@
 /**
  * Many poll watchers at 1 Hz for 5 s, function and module sources: RSS added, CPU seconds, share
- * of ticks on time (value delivered within 50 ms of its tick).
+ * of ticks on time (value delivered within 50 ms of its tick). Rows: BENCH_POLLERS (default
+ * 10,000) function and module watchers, BENCH_POLLERS_LARGE (default 100,000; 0 skips it)
+ * function watchers, and the Python original's published figures for 10,000 pollers as the
+ * reference. Each row runs in a process of its own, so one row's freed heap cannot hide the next
+ * one's growth.
  */
 import { Watcher } from "@specter/watcher";
 
 const POLLERS = Number(process.env.BENCH_POLLERS ?? 10_000);
+const LARGE = Number(process.env.BENCH_POLLERS_LARGE ?? 100_000);
 const POLL_SECONDS = 5;
 const ON_TIME_MS = 50;
 const sources = new URL("./fixtures/sources.ts", import.meta.url);
@@ -18,7 +23,7 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-async function pollers(kind: "worker" | "function") {
+async function pollers(kind: "worker" | "function", POLLERS: number) {
   Bun.gc(true);
   await Bun.sleep(200);
   const rss0 = rssMb();
@@ -39,8 +44,12 @@ async function pollers(kind: "worker" | "function") {
   const cpu0 = cpuSeconds();
   for (const w of watchers) w.start();
   const anchor = performance.now();
-  await Bun.sleep(POLL_SECONDS * 1000);
-  const cpu = cpuSeconds() - cpu0;
+  // CPU from the end of the first second on: ticks only, without start-up and first polls.
+  await Bun.sleep(1000);
+  const cpu1 = cpuSeconds();
+  await Bun.sleep((POLL_SECONDS - 1) * 1000);
+  const cpu5 = cpuSeconds();
+  const cpu = cpu5 - cpu0;
   const rss = rssMb() - rss0;
   await Promise.all(watchers.map((w) => w.stop()));
   // Tick k of a watcher is due at anchor + k s, where the anchor is when its first poll began
@@ -70,6 +79,8 @@ async function pollers(kind: "worker" | "function") {
     createMs: Math.round(createMs),
     rssAddedMb: +rss.toFixed(1),
     cpuSeconds: +cpu.toFixed(2),
+    /** The CPU of seconds 1 to 5, scaled to 5 s: what steady polling costs. */
+    tickCpuPer5s: +(((cpu5 - cpu1) * POLL_SECONDS) / (POLL_SECONDS - 1)).toFixed(2),
     cpuPerPollUs: +((cpu / (POLLERS * POLL_SECONDS)) * 1e6).toFixed(1),
     ticksOnTime: +(onTime / expected).toFixed(4),
     latenessP50Ms: +(lateness[Math.floor(lateness.length * 0.5)] ?? Number.NaN).toFixed(1),
@@ -78,14 +89,61 @@ async function pollers(kind: "worker" | "function") {
   };
 }
 
-const functionPollers = await pollers("function");
-const workerPollers = await pollers("worker");
-console.log(`${POLLERS} poll watchers at 1 Hz for ${POLL_SECONDS} s`);
-console.table({ function: functionPollers, worker: workerPollers });
-console.log(
-  `worker vs function: ${(workerPollers.cpuSeconds / functionPollers.cpuSeconds).toFixed(2)}x CPU, ` +
-    `${(workerPollers.rssAddedMb / Math.max(1, functionPollers.rssAddedMb)).toFixed(2)}x RSS`,
-);
+type Row = Awaited<ReturnType<typeof pollers>>;
 
-const results = { pollers: { function: functionPollers, worker: workerPollers } };
+/** One row in a child process: `bun pollers.bench.ts --row function 10000` prints its JSON. */
+async function row(kind: "worker" | "function", count: number): Promise<Row> {
+  const child = Bun.spawn([process.execPath, import.meta.path, "--row", kind, String(count)], {
+    stdout: "pipe",
+    stderr: "inherit",
+    env: { ...process.env, BENCH_OUT: "" },
+  });
+  const out = await new Response(child.stdout).text();
+  if ((await child.exited) !== 0) throw new Error(`the ${kind} x${count} row failed`);
+  return JSON.parse(out) as Row;
+}
+
+if (process.argv[2] === "--row") {
+  const result = await pollers(process.argv[3] as "worker" | "function", Number(process.argv[4]));
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
+
+/** The Python original, 10,000 pollers at 1 Hz (its published figures; not measured here). */
+const python = { watchers: 10_000, rssAddedMb: 100, cpuSeconds: 0.51, ticksOnTime: 0.965 };
+
+const functionPollers = await row("function", POLLERS);
+const workerPollers = await row("worker", POLLERS);
+const largePollers = LARGE > 0 ? await row("function", LARGE) : undefined;
+console.log(`poll watchers at 1 Hz for ${POLL_SECONDS} s`);
+const table: Record<string, Partial<Row>> = {
+  function: functionPollers,
+  worker: workerPollers,
+};
+if (largePollers) table[`function x${LARGE}`] = largePollers;
+table["python (reference)"] = python;
+console.table(table);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+console.log(
+  `worker vs function: ${ratio(workerPollers.cpuSeconds, functionPollers.cpuSeconds)} CPU, ` +
+    `${ratio(workerPollers.rssAddedMb, Math.max(1, functionPollers.rssAddedMb))} RSS`,
+);
+if (POLLERS === python.watchers) {
+  console.log(
+    `vs python at ${POLLERS}: function ${ratio(functionPollers.rssAddedMb, python.rssAddedMb)} RSS, ` +
+      `${ratio(functionPollers.cpuSeconds, python.cpuSeconds)} CPU; worker ` +
+      `${ratio(workerPollers.rssAddedMb, python.rssAddedMb)} RSS, ` +
+      `${ratio(workerPollers.cpuSeconds, python.cpuSeconds)} CPU`,
+  );
+}
+if (largePollers) {
+  console.log(
+    `${LARGE} vs ${POLLERS} function watchers: ${ratio(largePollers.rssAddedMb, functionPollers.rssAddedMb)} RSS, ` +
+      `${ratio(largePollers.cpuSeconds, functionPollers.cpuSeconds)} CPU`,
+  );
+}
+
+const results = {
+  pollers: { function: functionPollers, worker: workerPollers, large: largePollers, python },
+};
 if (process.env.BENCH_OUT) await Bun.write(process.env.BENCH_OUT, JSON.stringify(results));

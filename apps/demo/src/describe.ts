@@ -1,6 +1,6 @@
 /** How the demo puts what happens into words: one line per activity worth showing. */
 import type { Activity } from "@specter/service";
-import type { TailItem } from "./tail.ts";
+import type { LogRotation } from "./services.ts";
 
 /** A shown line: a short label (who) and what happened. */
 export type Described = [label: string, text: string];
@@ -14,6 +14,10 @@ export function describe(a: Activity): Described | undefined {
     case "watcher-value":
       return [a.watcher === "log-tail" ? "log" : a.watcher, valueText(a.watcher, a.value)];
     case "event": {
+      if (a.event === "rotated") {
+        const { from, to } = a.data as LogRotation;
+        return ["log", `(rotated to ${to}: following the new ${from})`];
+      }
       const data = a.data as { stream: string; text: string };
       if (data.stream === "stderr") return ["child !", data.text];
       return data.text.startsWith("ready") ? ["child", data.text] : undefined;
@@ -51,10 +55,8 @@ export function valueText(watcher: string, value: unknown): string {
       const d = value as { path: string; usedPercent: number };
       return `${d.usedPercent}% used on the disk of ${d.path}`;
     }
-    case "log-tail": {
-      const item = value as TailItem;
-      return item.kind === "truncated" ? "(file truncated: following from the top)" : item.text;
-    }
+    case "log-tail":
+      return String(value);
     default:
       return json(value);
   }

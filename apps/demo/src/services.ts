@@ -1,7 +1,8 @@
 /** The demo's three services: machine monitor, log follower and a supervised child. */
-import { appendFile, writeFile } from "node:fs/promises";
+import { appendFile, rename, writeFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { Service } from "@specter/service";
-import { Watcher } from "@specter/watcher";
+import { tail, Watcher } from "@specter/watcher";
 import { PROBE_AGENT } from "./server.ts";
 
 /** Polls the machine in a Worker; `dedupe` lets only changes through. */
@@ -23,16 +24,22 @@ export class MonitorService extends Service {
   }
 }
 
-/** After this many lines the log starts over, as rotation would, and the tail follows from the top. */
+/** After this many lines the log is rotated, and the tail moves on to the new file. */
 const ROTATE_AFTER = 12;
+
+/** What the "rotated" event says: the log was renamed `to`, and a new one started at `from`. */
+export interface LogRotation {
+  from: string;
+  to: string;
+}
 
 /**
  * Keeps the demo's request log (the status server's answers, passed to `record`) in its temporary
- * folder and follows it (in a Worker) as it grows and when it starts over. So that the log has
- * something to follow before anyone opens the status page, it probes its own `/healthz` now and
- * then; those requests are marked as the demo's own.
+ * folder, rotates it now and then as logrotate would, and follows it with `tail` through the
+ * rotations. So that the log has something to follow before anyone opens the status page, it
+ * probes its own `/healthz` now and then; those requests are marked as the demo's own.
  */
-export class LogService extends Service {
+export class LogService extends Service<{ events: { rotated: LogRotation } }> {
   #lines = 0;
   /** The last write: each waits for the one before, so lines and rotations keep their order. */
   #writing: Promise<void> = Promise.resolve();
@@ -56,8 +63,7 @@ export class LogService extends Service {
     // A task of the service: a failed write is reported, and stopping waits for the last one.
     this.#writing = this.spawn(async () => {
       await previous;
-      // Starting the file over (truncating it) is what the tail must follow through.
-      if (this.#lines > 0 && this.#lines % ROTATE_AFTER === 0) await writeFile(this.path, "");
+      if (this.#lines > 0 && this.#lines % ROTATE_AFTER === 0) await this.#rotate();
       this.#lines++;
       await appendFile(this.path, `${line}\n`);
     }).done.then(() => {});
@@ -72,12 +78,16 @@ export class LogService extends Service {
       });
       await response.arrayBuffer(); // read to the end, so the connection is free again
     }, "2s");
-    const tail = new URL("./tail.ts", import.meta.url);
-    this.own(
-      new Watcher("log-tail", {
-        stream: { module: tail, export: "tailFile", args: [this.path, 100] },
-      }),
-    ).start();
+    // The tail yields lines only: a rotation shows on the screen through this service's event.
+    this.own(new Watcher("log-tail", { stream: tail(this.path, { from: "start" }) })).start();
+  }
+
+  /** Renames the log (replacing the previous rotated one) and starts a new, empty one. */
+  async #rotate(): Promise<void> {
+    const to = `${this.path}.1`;
+    await rename(this.path, to);
+    await writeFile(this.path, "");
+    this.emit("rotated", { from: basename(this.path), to: basename(to) });
   }
 }
 

@@ -5,11 +5,10 @@
  */
 import type { Activity } from "@specter/service";
 import { clock, describe } from "./describe.ts";
-import type { TailItem } from "./tail.ts";
 
 export interface ViewCounters {
   logLines: number;
-  /** Times the followed log started over (rotation). */
+  /** Times the followed log was rotated (the log service's "rotated" events). */
   logRotations: number;
   childStdout: number;
   restarts: number;
@@ -68,10 +67,9 @@ export function createView(output: ViewOutput, write: (line: string) => void): V
     else if (a.type === "error") counters.errors++;
     else if (a.type === "watcher-value") {
       latest.set(`${a.service}/${a.watcher}`, { value: a.value, at: a.at });
-      if (a.watcher === "log-tail") {
-        if ((a.value as TailItem).kind === "line") counters.logLines++;
-        else counters.logRotations++;
-      }
+      if (a.watcher === "log-tail") counters.logLines++;
+    } else if (a.type === "event" && a.event === "rotated") {
+      counters.logRotations++;
     } else if (a.type === "event" && a.event === "line") {
       const { stream, text } = a.data as { stream: "stdout" | "stderr"; text: string };
       lastOutput[a.service] = { ...lastOutput[a.service], [stream]: text };

@@ -44,7 +44,7 @@ const value = (watcher: string, v: unknown, ago = 1_000): Activity => ({
 test("a frame fits 80x24: long values are cut, the ages stay at the right edge", () => {
   const long = `GET /status/${"x".repeat(200)} 404 3ms`;
   const events = Array.from({ length: 40 }, (_, i) =>
-    value("log-tail", { kind: "line", text: `GET /healthz 200 ${i}ms` }, 40_000 - i * 100),
+    value("log-tail", `GET /healthz 200 ${i}ms`, 40_000 - i * 100),
   );
   const lines = frameOf(
     [
@@ -52,7 +52,7 @@ test("a frame fits 80x24: long values are cut, the ages stay at the right edge",
       health("logs", { watchers: [{ name: "log-tail", state: "running" }] }),
       health("supervisor", { processes: [child({})] }),
     ],
-    [...events, value("load", 0.42, 2_000), value("log-tail", { kind: "line", text: long })],
+    [...events, value("load", 0.42, 2_000), value("log-tail", long)],
   );
   expect(lines.length).toBe(24);
   for (const line of lines) expect(Bun.stringWidth(line)).toBeLessThanOrEqual(80);
@@ -68,6 +68,22 @@ test("a frame fits 80x24: long values are cut, the ages stay at the right edge",
   expect(lines.at(-1)).toContain(`GET /status/xxx`);
   expect(lines.at(-2)).toEndWith("log        GET /healthz 200 39ms");
   expect(lines.filter((l) => /^\d\d:\d\d:\d\d {2}load/.test(l))).toEqual([]);
+});
+
+test("a rotation of the log is counted and shown among the events", () => {
+  const rotated: Activity = {
+    type: "event",
+    service: "logs",
+    event: "rotated",
+    data: { from: "app.log", to: "app.log.1" },
+    at: NOW - 500,
+  };
+  const lines = frameOf(
+    [health("logs", { watchers: [{ name: "log-tail", state: "running" }] })],
+    [value("log-tail", "GET / 200 1ms", 900), rotated, value("log-tail", "GET / 200 2ms", 100)],
+  );
+  expect(lines).toContain("logs          running    up 1m 05s  2 log lines followed, 1 rotation");
+  expect(lines.at(-2)).toEndWith("log        (rotated to app.log.1: following the new app.log)");
 });
 
 test("the child's pid, uptime, restarts, CPU and memory; '–' when not there", () => {
@@ -107,7 +123,7 @@ test("output from the child cannot move the cursor: control characters show as '
 test("a log line cannot turn the screen right to left: bidi overrides and isolates show as '?'", () => {
   const lines = frameOf(
     [health("logs", { watchers: [{ name: "log-tail", state: "running" }] })],
-    [value("log-tail", { kind: "line", text: "GET /\u202Etxt.exe\u2066x\u2069 404 1ms" })],
+    [value("log-tail", "GET /\u202Etxt.exe\u2066x\u2069 404 1ms")],
   );
   expect(lines.at(-1)).toEndWith("log        GET /?txt.exe?x? 404 1ms");
   expect(lines.join("")).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);

@@ -59,7 +59,13 @@ test("on a terminal the demo shows a live screen, then leaves a normal summary l
   }
 }, 30_000);
 
-type Event = { type: string; service?: string; value?: unknown; status?: string };
+type Event = {
+  type: string;
+  service?: string;
+  event?: string;
+  value?: unknown;
+  status?: string;
+};
 
 test("the followed log holds the requests the status server answered", async () => {
   const demo = runDemo(["--port", "0", "--json"]);
@@ -72,29 +78,36 @@ test("the followed log holds the requests the status server answered", async () 
     const logged = () =>
       events()
         .filter((e) => e.type === "watcher-value" && e.service === "logs")
-        .map((e) => e.value as { kind: "line"; text: string } | { kind: "truncated" });
+        .map((e) => e.value as string);
     await waitFor(() => logged().length > 0, { timeout: 10_000 }); // the tail runs
 
     // The query is not logged: it may carry a token.
     expect((await fetch(`${status}?token=hunter2`)).status).toBe(200);
     expect((await fetch(new URL("/nowhere", status))).status).toBe(404);
-    const lines = () => logged().flatMap((item) => (item.kind === "line" ? [item.text] : []));
+    const lines = logged;
     await waitFor(() => lines().some((l) => l.startsWith("GET /nowhere ")), { timeout: 5_000 });
     expect(lines()).toContainEqual(expect.stringMatching(/^GET \/status 200 \d+ms$/));
     expect(lines()).toContainEqual(expect.stringMatching(/^GET \/nowhere 404 \d+ms$/));
     expect(lines().join("\n")).not.toContain("hunter2");
 
-    // Enough requests make the log start over, and the tail follows it from the top. Each is
-    // awaited in the log first: the tail sees a truncation by the file being shorter than what
-    // it has read, and a burst of lines written faster than it polls could hide that.
+    // Enough requests make the log rotate (renamed, a new one started): the tail reads the old
+    // file to its end, then follows the new one from its start. Each request is awaited in the
+    // log, so which lines land in which file does not depend on timing.
+    const rotated = () => events().some((e) => e.type === "event" && e.event === "rotated");
     for (let i = 0; i < 12; i++) {
       await (await fetch(new URL(`/nowhere/${i}`, status))).arrayBuffer();
       await waitFor(() => lines().some((l) => l.startsWith(`GET /nowhere/${i} 404 `)), {
         timeout: 5_000,
       });
     }
-    await waitFor(() => logged().some((item) => item.kind === "truncated"), { timeout: 5_000 });
-
+    await waitFor(rotated, { timeout: 5_000 });
+    // Written after the rotation, so to the new file.
+    await (await fetch(new URL("/after-rotation", status))).arrayBuffer();
+    await waitFor(() => lines().some((l) => l.startsWith("GET /after-rotation 404 ")), {
+      timeout: 5_000,
+    });
+    const numbered = lines().flatMap((l) => /^GET \/nowhere\/(\d+) /.exec(l)?.[1] ?? []);
+    expect(numbered).toEqual(numbered.map((_, i) => String(i))); // none lost, none twice
     demo.child.kill("SIGINT");
     expect(await demo.child.exited).toBe(0);
     await demo.read;

@@ -13,10 +13,9 @@ export interface DeliveryOptions<V> {
   /** Values come from a worker untransformed, so they are already private copies. */
   isolated: boolean;
   /** The subscribers. */
-  values: Listeners<[V, ...unknown[]]>;
+  values: Listeners<[V, ...unknown[]], unknown>;
   /** The second argument subscribers get (the watcher). */
   owner: unknown;
-  /** `transform` or `dedupe` threw. */
   /** Told when `transform` or `dedupe` threw (an object, not a closure: one less per watcher). */
   feed: { callbackFailed(phase: "transform", what: "transform" | "dedupe", error: unknown): void };
 }
@@ -39,7 +38,7 @@ export class Delivery<V> {
   readonly #transform: DeliveryOptions<V>["transform"];
   readonly #dedupe: DeliveryOptions<V>["dedupe"];
   readonly #isolated: boolean;
-  readonly #values: Listeners<[V, ...unknown[]]>;
+  readonly #values: Listeners<[V, ...unknown[]], unknown>;
   readonly #owner: unknown;
   readonly #feed: DeliveryOptions<V>["feed"];
 

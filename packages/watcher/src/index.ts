@@ -8,6 +8,12 @@ export {
 } from "./errors.ts";
 export { ErrorPhase, Isolation, WatcherHealth, WatcherMode, WatcherState } from "./health.ts";
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from "./pool.ts";
+export {
+  type FileChange,
+  type FileChangesOptions,
+  fileChanges,
+} from "./sources/file-changes.ts";
+export { type TailOptions, tail } from "./sources/tail.ts";
 export type {
   ModuleSource,
   PollFunction,

@@ -1,8 +1,13 @@
-/** Sources given as functions: they run on the calling thread. A hung one can only be abandoned. */
+/**
+ * Sources given as functions: they run on the calling thread. While stop() runs on that thread no
+ * synchronous source code can be running, so a source still busy is parked in an await: it is
+ * abandoned at once (its signal aborted, its iterator returned or reader cancelled) and its late
+ * result is never delivered.
+ */
 
-import { formatDuration, settlesWithin } from "@specter/core";
+import { formatDuration } from "@specter/core";
 import { PollTimeoutError } from "./errors.ts";
-import { pump } from "./pump.ts";
+import { pump, settledOrNextTurn } from "./pump.ts";
 import type { PollSession, StreamSession, StreamSink } from "./session.ts";
 import type { PollFunction, StreamFunction, StreamLike } from "./types.ts";
 
@@ -41,11 +46,12 @@ export class LocalPollSession implements PollSession {
     });
   }
 
-  async close(stopTimeout: number): Promise<void> {
+  close(_stopTimeout: number): Promise<void> {
     const inflight = this.#inflight;
-    if (!inflight) return;
+    if (!inflight) return Promise.resolve();
+    this.#inflight = undefined;
     inflight.controller.abort(new Error("watcher stopped"));
-    await settlesWithin(inflight.done, stopTimeout);
+    return settledOrNextTurn(inflight.done);
   }
 }
 
@@ -80,6 +86,7 @@ export class LocalStreamSession implements StreamSession {
             return run.closed;
           },
           busy() {},
+          signal: run.controller.signal,
         });
         if (!run.closed) sink.end();
       } catch (error) {
@@ -90,11 +97,11 @@ export class LocalStreamSession implements StreamSession {
     })();
   }
 
-  async close(stopTimeout: number): Promise<void> {
+  close(_stopTimeout: number): Promise<void> {
     const run = this.#run;
-    if (!run) return;
+    if (!run) return Promise.resolve();
     run.closed = true;
     run.controller.abort(new Error("watcher stopped"));
-    await settlesWithin(run.done, stopTimeout);
+    return settledOrNextTurn(run.done);
   }
 }

@@ -5,6 +5,7 @@
 import { LocalPollSession, LocalStreamSession } from "./local-session.ts";
 import type { WatcherConfig } from "./options.ts";
 import { WorkerPool } from "./pool.ts";
+import type { SourceSpec } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
 import type { Isolation, PollFunction, StreamFunction } from "./types.ts";
 import { WorkerSession } from "./worker-session.ts";
@@ -16,12 +17,12 @@ export function isolationOf(config: WatcherConfig): Isolation {
 
 /** Opens the session of one run; `sink` is given in stream mode. */
 export function openSession(
-  name: string,
   config: WatcherConfig,
   events: SessionEvents,
   sink: StreamSink | undefined,
+  name: string,
 ): PollSession | StreamSession {
-  const { source, mode } = config;
+  const { source } = config;
   if (source.kind === "function") {
     return sink
       ? new LocalStreamSession(source.fn as StreamFunction<unknown>, sink)
@@ -31,11 +32,7 @@ export function openSession(
     config.worker === "dedicated"
       ? new WorkerPool({ size: 1 })
       : (config.pool ?? WorkerPool.default);
-  const spec = {
-    mode,
-    url: source.module.url,
-    export: source.module.export,
-    args: source.module.args,
-  };
+  // The resolved module is already what a worker is told to load (one object, made at construction).
+  const spec: SourceSpec = source.module;
   return new WorkerSession(name, spec, pool, isolationOf(config), events, sink);
 }

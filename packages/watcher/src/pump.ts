@@ -17,7 +17,14 @@ export interface PumpControl {
   readonly closed: boolean;
   /** Marks the span of synchronous user code (`true` on entry, `false` on exit), for hang detection. */
   busy(on: boolean): void;
+  /**
+   * Aborted on stop. A source parked in an await is abandoned at once: an async iterator's
+   * `return()` is called without being awaited, a `ReadableStream`'s reader is cancelled.
+   */
+  readonly signal: AbortSignal;
 }
+
+const ignore = () => {};
 
 const SLICE_MS = 4;
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -28,6 +35,7 @@ export async function pump<T>(
   sink: PumpSink<T>,
   control: PumpControl,
 ): Promise<"ended" | "closed"> {
+  if (source instanceof ReadableStream) return pumpReadable(source, sink, control);
   if (Symbol.asyncIterator in source) return pumpAsync(source as AsyncIterable<T>, sink, control);
   if (Symbol.iterator in source) return pumpSync(source as Iterable<T>, sink, control);
   throw new TypeError(
@@ -96,6 +104,15 @@ async function pumpAsync<T>(
     sink.flush();
   };
   let finished = false;
+  let returned = false;
+  // return() of an async generator parked in an await only takes effect once that await settles,
+  // and is never awaited here: a generator parked forever would hold stop() forever.
+  const abandon = () => {
+    if (finished || returned) return;
+    returned = true;
+    guarded(control, () => iterator.return?.())?.catch(ignore);
+  };
+  control.signal.addEventListener("abort", abandon);
   try {
     while (!control.closed) {
       const result = await guarded(control, () => iterator.next());
@@ -113,7 +130,69 @@ async function pumpAsync<T>(
     }
     return "closed";
   } finally {
-    // return() of an async generator parked in an await never settles; do not wait on it.
-    if (!finished) iterator.return?.()?.catch(() => {});
+    control.signal.removeEventListener("abort", abandon);
+    abandon();
   }
+}
+
+/**
+ * A `ReadableStream` is read through its reader rather than its async iterator: the iterator's
+ * `return()` waits for a pending read, while `reader.cancel()` ends that read at once (and runs the
+ * stream's own `cancel`).
+ */
+async function pumpReadable<T>(
+  source: ReadableStream<T>,
+  sink: PumpSink<T>,
+  control: PumpControl,
+): Promise<"ended" | "closed"> {
+  const reader = source.getReader();
+  let finished = false;
+  const cancel = () => {
+    if (finished) return;
+    finished = true;
+    guarded(control, () => reader.cancel(control.signal.reason)).catch(ignore);
+  };
+  control.signal.addEventListener("abort", cancel);
+  let scheduled = false;
+  const flushLater = () => {
+    scheduled = false;
+    sink.flush();
+  };
+  try {
+    while (!control.closed) {
+      const result = await reader.read();
+      if (control.closed) break;
+      if (result.done) {
+        finished = true;
+        await sink.flush();
+        return "ended";
+      }
+      if (sink.push(result.value)) {
+        await sink.flush();
+      } else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushLater);
+      }
+    }
+    return "closed";
+  } finally {
+    control.signal.removeEventListener("abort", cancel);
+    cancel();
+  }
+}
+
+/**
+ * Resolves when `done` settles or at the next turn of the event loop, whichever comes first: a
+ * source that reacts to its abort (rejects, returns) has finished its cleanup by then; one parked
+ * for good is not waited for.
+ */
+export function settledOrNextTurn(done: Promise<unknown>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const immediate = setImmediate(resolve);
+    const settled = () => {
+      clearImmediate(immediate);
+      resolve();
+    };
+    done.then(settled, settled);
+  });
 }

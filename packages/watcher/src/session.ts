@@ -6,7 +6,11 @@ export interface PollSession {
   readonly isolation: Isolation;
   /** Runs one poll; rejects with `PollTimeoutError` after `timeout` ms (the late result is dropped). */
   call(timeout: number | undefined): Promise<unknown>;
-  /** Signals the source, waits up to `stopTimeout` ms for it to finish, then kills or abandons it. */
+  /**
+   * Signals the source and abandons it at once when it is parked in an await; only source code
+   * still running (a module source in synchronous code) is waited for, up to `stopTimeout` ms,
+   * then its worker is killed.
+   */
   close(stopTimeout: number): Promise<void>;
 }
 

@@ -1,11 +1,12 @@
-import { Backoff, type Listeners } from "@specter/core";
-import { Delivery } from "./delivery.ts";
+import { Backoff } from "@specter/core";
+import { Delivery, type DeliveryOptions } from "./delivery.ts";
 import { describeFailure, phaseOf, WatcherError } from "./errors.ts";
 import { type FeedEvents, WatcherFeed } from "./feed.ts";
 import { isolationOf, openSession } from "./open-session.ts";
 import { resolveOptions, type WatcherConfig } from "./options.ts";
 import { nextTick, type Run } from "./run.ts";
-import type { PollSession, StreamSession, StreamSink } from "./session.ts";
+import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
+import { cancel, schedule } from "./ticker.ts";
 import type {
   Subscriber,
   WatcherHealth,
@@ -19,6 +20,16 @@ import type {
  * `error: [error, watcher]`, `state: [state, previous, watcher]`.
  */
 export type WatcherEvents<T, V> = FeedEvents<V, Watcher<T, V>>;
+
+/**
+ * Set by `Watcher`'s static block, so a `WatcherRun` (the ticker's entry and the session's events)
+ * reaches its watcher's private methods without a closure per run.
+ */
+let runDue: (run: WatcherRun) => void;
+let runRestarted: (run: WatcherRun, reason: string) => void;
+
+/** What `stop()` returns when nothing runs: one settled promise for every watcher. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * A background loop that polls a function on an interval or follows a stream, and hands each value
@@ -40,9 +51,10 @@ export class Watcher<T = unknown, V = T> {
   readonly #feed: WatcherFeed<V, Watcher<T, V>>;
   #run: Run | undefined;
   #stopping: Promise<void> | undefined;
-  #closing: Promise<void> = Promise.resolve();
+  #closing: Promise<void> = SETTLED;
   #startAfterStop = false;
-  #backoff: Backoff;
+  /** Made at the first failure: most watchers never retry. */
+  #backoff: Backoff | undefined;
   readonly #delivery: Delivery<V>;
   #startedAt: number | null = null;
   #errorCount = 0;
@@ -56,30 +68,25 @@ export class Watcher<T = unknown, V = T> {
     this.#config = resolveOptions(name, options as WatcherOptions<unknown, unknown>);
     this.name = name;
     this.mode = this.#config.mode;
-    this.#backoff = new Backoff({
-      initial: this.#config.initialBackoff,
-      max: this.#config.maxBackoff,
-      jitter: this.#config.jitter,
-    });
     const feed = new WatcherFeed<V, Watcher<T, V>>(name, this);
     this.#feed = feed;
     this.#delivery = new Delivery<V>({
       transform: this.#config.transform,
       dedupe: this.#config.dedupe,
       isolated: this.#config.source.kind === "module" && !this.#config.transform,
-      values: feed.events.listeners("value") as Listeners<[V, ...unknown[]]>,
+      values: feed.values as unknown as DeliveryOptions<V>["values"],
       owner: this,
       feed,
     });
   }
 
   get state(): WatcherState {
-    return this.#feed.state.value;
+    return this.#feed.state;
   }
 
   /** True while the loop runs (state `running` or `backoff`). */
   get running(): boolean {
-    const state = this.#feed.state.value;
+    const state = this.#feed.state;
     return state === "running" || state === "backoff";
   }
 
@@ -90,7 +97,7 @@ export class Watcher<T = unknown, V = T> {
 
   /** Calls `fn(value, watcher)` for every delivered value; returns a function that unsubscribes. */
   subscribe(fn: Subscriber<V>): () => void {
-    return this.#feed.events.on("value", fn as (value: V, watcher: Watcher<T, V>) => unknown);
+    return this.#feed.on("value", fn as (value: V, watcher: Watcher<T, V>) => unknown);
   }
 
   /**
@@ -98,14 +105,14 @@ export class Watcher<T = unknown, V = T> {
    * callbacks that threw. Without any `onError` listener errors are written to `console.error`.
    */
   onError(fn: (error: WatcherError, watcher: Watcher<T, V>) => unknown): () => void {
-    return this.#feed.events.on("error", fn);
+    return this.#feed.on("error", fn);
   }
 
   /** Calls `fn(state, previous, watcher)` on every state change. */
   onState(
     fn: (state: WatcherState, previous: WatcherState, watcher: Watcher<T, V>) => unknown,
   ): () => void {
-    return this.#feed.events.on("state", fn);
+    return this.#feed.on("state", fn);
   }
 
   /**
@@ -118,7 +125,7 @@ export class Watcher<T = unknown, V = T> {
     event: E,
     fn: (...args: WatcherEvents<T, V>[E]) => unknown,
   ): () => void {
-    return this.#feed.events.on(event, fn);
+    return this.#feed.on(event, fn);
   }
 
   /** Starts the loop; does nothing if it runs. Returns the watcher. Poll mode polls at once. */
@@ -128,18 +135,11 @@ export class Watcher<T = unknown, V = T> {
       return this;
     }
     if (this.#run) return this;
-    const run: Run = {
-      closed: false,
-      session: undefined as unknown as PollSession,
-      timer: undefined,
-      anchor: 0,
-      tick: 0,
-      retryAt: undefined,
-    };
+    const run = new WatcherRun(this);
     run.session = this.#openSession(run);
     this.#run = run;
     this.#startedAt = Date.now();
-    this.#backoff.reset();
+    this.#backoff?.reset();
     this.#consecutive = 0;
     this.#setState("running");
     queueMicrotask(() => {
@@ -172,17 +172,17 @@ export class Watcher<T = unknown, V = T> {
     return {
       name: this.name,
       mode: this.mode,
-      state: this.#feed.state.value,
+      state: this.#feed.state,
       isolation: isolationOf(this.#config),
       errorCount: this.#errorCount,
       consecutiveErrors: this.#consecutive,
-      callbackErrors: this.#feed.reporter.callbackErrors,
-      lastError: this.#feed.reporter.last,
+      callbackErrors: this.#feed.callbackErrors,
+      lastError: this.#feed.last,
       lastValueAt: this.#delivery.lastValueAt,
       delivered: this.#delivery.delivered,
       deduped: this.#delivery.deduped,
       uptime: this.#startedAt === null ? 0 : Date.now() - this.#startedAt,
-      subscribers: this.#feed.events.listeners("value").size,
+      subscribers: this.#feed.values.size,
       skippedTicks: this.#skipped,
       workerRestarts: this.#workerRestarts,
       lastWorkerRestart: this.#lastWorkerRestart,
@@ -195,14 +195,15 @@ export class Watcher<T = unknown, V = T> {
 
   // ---- sessions ---------------------------------------------------------------------------
 
-  #openSession(run: Run): PollSession | StreamSession {
+  #openSession(run: WatcherRun): PollSession | StreamSession {
     const sink = this.mode === "stream" ? this.#sink(run) : undefined;
-    const restarted = (reason: string) => {
-      if (run.closed) return;
-      this.#workerRestarts++;
-      this.#lastWorkerRestart = { reason, at: Date.now() };
-    };
-    return openSession(this.name, this.#config, { restarted }, sink);
+    return openSession(this.#config, run, sink, this.name);
+  }
+
+  #restarted(run: Run, reason: string): void {
+    if (run.closed) return;
+    this.#workerRestarts++;
+    this.#lastWorkerRestart = { reason, at: Date.now() };
   }
 
   #sink(run: Run): StreamSink {
@@ -242,7 +243,6 @@ export class Watcher<T = unknown, V = T> {
 
   #poll(run: Run): void {
     if (run.closed) return;
-    run.timer = undefined;
     run.retryAt = undefined;
     this.#setState("running");
     (run.session as PollSession).call(this.#config.timeout).then(
@@ -261,17 +261,29 @@ export class Watcher<T = unknown, V = T> {
 
   /** Fixed rate: the next tick is due at anchor + k * interval; ticks that passed during the poll are skipped. */
   #scheduleTick(run: Run): void {
-    const { delay, skipped } = nextTick(run, this.#config.interval, performance.now());
-    this.#skipped += skipped;
-    run.timer = setTimeout(() => this.#poll(run), delay);
+    const interval = this.#config.interval;
+    this.#skipped += nextTick(run, interval, performance.now());
+    schedule(run, run.anchor + run.tick * interval);
+  }
+
+  /** The shared ticker reached this run's deadline: a retry when one is pending, else a tick. */
+  #due(run: Run): void {
+    if (run.closed) return;
+    if (run.retryAt === undefined) this.#poll(run);
+    else if (this.mode === "poll") this.#beginPolling(run);
+    else {
+      run.retryAt = undefined;
+      this.#setState("running");
+      (run.session as StreamSession).start();
+    }
   }
 
   // ---- outcomes ---------------------------------------------------------------------------
 
   #succeeded(): void {
-    if (this.#consecutive !== 0 || this.#backoff.attempt !== 0) {
+    if (this.#consecutive !== 0 || (this.#backoff !== undefined && this.#backoff.attempt !== 0)) {
       this.#consecutive = 0;
-      this.#backoff.reset();
+      this.#backoff?.reset();
     }
   }
 
@@ -288,16 +300,15 @@ export class Watcher<T = unknown, V = T> {
   }
 
   #retryLater(run: Run): void {
+    this.#backoff ??= new Backoff({
+      initial: this.#config.initialBackoff,
+      max: this.#config.maxBackoff,
+      jitter: this.#config.jitter,
+    });
     const delay = this.#backoff.next();
     run.retryAt = performance.now() + delay;
     this.#setState("backoff");
-    run.timer = setTimeout(() => {
-      if (run.closed) return;
-      if (this.mode === "poll") return this.#beginPolling(run);
-      run.retryAt = undefined;
-      this.#setState("running");
-      (run.session as StreamSession).start();
-    }, delay);
+    schedule(run, run.retryAt);
   }
 
   /** The loop ended by itself (`failed` or `ended`): release the source without waiting. */
@@ -309,7 +320,7 @@ export class Watcher<T = unknown, V = T> {
 
   #release(run: Run): void {
     run.closed = true;
-    clearTimeout(run.timer);
+    cancel(run);
     run.retryAt = undefined;
     if (this.#run === run) this.#run = undefined;
     this.#startedAt = null;
@@ -332,5 +343,33 @@ export class Watcher<T = unknown, V = T> {
 
   #setState(state: WatcherState): void {
     this.#feed.setState(state);
+  }
+
+  static {
+    runDue = (run) => run.watcher.#due(run);
+    runRestarted = (run, reason) => run.watcher.#restarted(run, reason);
+  }
+}
+
+/** One `start()` of a watcher; its `due()` is the ticker's callback, with no closure per run. */
+class WatcherRun implements Run, SessionEvents {
+  closed = false;
+  session = undefined as unknown as PollSession | StreamSession;
+  at = 0;
+  slot = -1;
+  anchor = 0;
+  tick = 0;
+  retryAt: number | undefined = undefined;
+
+  // biome-ignore lint/suspicious/noExplicitAny: a run serves watchers of every value type
+  constructor(readonly watcher: Watcher<any, any>) {}
+
+  due(): void {
+    runDue(this);
+  }
+
+  /** The session's events: its source was restarted in another worker. */
+  restarted(reason: string): void {
+    runRestarted(this, reason);
   }
 }

@@ -9,12 +9,13 @@ import {
   BUSY_CALLING,
   BUSY_LOADING,
   type FromWorker,
+  ItemBatch,
   Outbox,
   type SourceSpec,
   serializeError,
   type ToWorker,
 } from "./protocol.ts";
-import { type PumpSink, pump } from "./pump.ts";
+import { type PumpSink, pump, settledOrNextTurn } from "./pump.ts";
 import type { StreamLike } from "./types.ts";
 
 declare const self: Worker;
@@ -45,8 +46,13 @@ function rescue(message: FromWorker, error: unknown): FromWorker | undefined {
       error: serializeError(error),
       clone: true,
     };
-  if (message.t === "items")
-    return { t: "items", id: message.id, ...splitUncloneable(message.items) };
+  if (message.t === "items") {
+    const { items, bad } = splitUncloneable(message.items);
+    // In a JSON batch `items` holds only the snapshots JSON cannot carry, placed at `at`.
+    const at = message.at;
+    if (at) for (const b of bad) b.index = at[b.index] as number;
+    return { ...message, items, bad };
+  }
   return undefined;
 }
 
@@ -162,16 +168,14 @@ class StreamRun implements PumpSink<unknown> {
   closed = false;
   readonly controller = new AbortController();
   done: Promise<void> = Promise.resolve();
-  #batch: unknown[] = [];
+  #batch = new ItemBatch();
   #credits = BATCH_WINDOW;
   #waiter: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(readonly id: number) {}
 
   push(item: unknown): boolean {
-    // Objects are copied now, not when the batch is posted: a source may reuse and mutate one
-    // object per item. Primitives (the fast path) need no copy.
-    this.#batch.push(item !== null && typeof item === "object" ? cloneOrKeep(item) : item);
+    this.#batch.push(item);
     return this.#batch.length >= BATCH_SIZE;
   }
 
@@ -208,19 +212,8 @@ class StreamRun implements PumpSink<unknown> {
   }
 
   #send(): void {
-    const items = this.#batch;
-    this.#batch = [];
     this.#credits--;
-    send({ t: "items", id: this.id, items });
-  }
-}
-
-/** A copy of `item`; the item itself when it cannot be cloned (the batch's post reports it). */
-function cloneOrKeep(item: unknown): unknown {
-  try {
-    return structuredClone(item);
-  } catch {
-    return item;
+    send({ t: "items", id: this.id, ...this.#batch.take() });
   }
 }
 
@@ -249,6 +242,7 @@ function startStream(id: number): void {
       return run.closed;
     },
     busy: (on: boolean) => Atomics.store(busy, BUSY_CALLING, on ? id : 0),
+    signal: run.controller.signal,
   };
   run.done = (async () => {
     let error: unknown;
@@ -271,6 +265,12 @@ function startStream(id: number): void {
   })();
 }
 
+/**
+ * Aborts the session's poll or stream and answers "closed" once they settle or at the next turn of
+ * the event loop, whichever is first: a source parked in an await is not waited for. Its abort
+ * listeners, `return()` and `cancel()` run synchronously here, so a source stuck in synchronous
+ * code keeps this worker from answering, and the main thread kills it after `stopTimeout`.
+ */
 async function close(id: number): Promise<void> {
   const session = sessions.get(id);
   if (!session) {
@@ -279,9 +279,11 @@ async function close(id: number): Promise<void> {
   }
   sessions.delete(id);
   const stream = session.stream;
-  stream?.close();
   const calls = [...session.calls.values()];
-  for (const { controller } of calls) controller.abort(new Error("watcher stopped"));
-  await Promise.all([stream?.done, ...calls.map((c) => c.done)]);
+  runUser(id, () => {
+    stream?.close();
+    for (const { controller } of calls) controller.abort(new Error("watcher stopped"));
+  });
+  await settledOrNextTurn(Promise.all([stream?.done, ...calls.map((c) => c.done)]));
   send({ t: "closed", id });
 }

@@ -4,7 +4,7 @@ import { formatDuration, settlesWithin } from "@specter/core";
 import { CloneError, PollTimeoutError, SourceLoadError, WorkerExitError } from "./errors.ts";
 import type { HostWorker, WorkerDeath } from "./host-worker.ts";
 import type { WorkerPool } from "./pool.ts";
-import { deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
+import { decodeItems, deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
 import type { Isolation } from "./types.ts";
 
@@ -131,7 +131,7 @@ export class WorkerSession implements PollSession, StreamSession {
       }
       case "items":
         try {
-          this.sink?.items(message.items, message.bad);
+          this.sink?.items(decodeItems(message), message.bad);
         } finally {
           this.#host?.post({ t: "ack", id: this.id });
         }

@@ -298,17 +298,17 @@ describe("poll mode with a function source", () => {
     expect(r.errors[0]?.message).toBe('watcher "slow": poll took longer than 20ms');
   });
 
-  test("a never-settling poll is abandoned by stop() after stopTimeout", async () => {
+  test("a never-settling poll is abandoned by stop() at once, not after stopTimeout", async () => {
     const w = make("hung", {
       poll: () => new Promise<never>(() => {}),
       interval: "1h",
-      stopTimeout: "30ms",
+      stopTimeout: "5s",
     });
     w.start();
     await Bun.sleep(5);
     const t0 = performance.now();
     await w.stop();
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(performance.now() - t0).toBeLessThan(1_000);
     expect(w.state).toBe("stopped");
   });
 

@@ -213,21 +213,21 @@ describe("module sources in workers", () => {
     expect(r.values).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
   });
 
-  test("stop() kills the worker of a poll that does not finish within stopTimeout", async () => {
+  test("stop() abandons a poll parked in an await without killing its worker", async () => {
     const pool = new WorkerPool({ size: 1 });
     const started = new Int32Array(new SharedArrayBuffer(4));
     const w = make("lazy-stop", {
       poll: source("hangAsyncAndSay", [started]),
       interval: "1h",
-      stopTimeout: "40ms",
+      stopTimeout: "5s",
       pool,
     });
     w.start();
     await waitFor(() => Atomics.load(started, 0) === 1);
     const t0 = performance.now();
     await w.stop();
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
-    expect(pool.stats()).toEqual({ workers: 0, sessions: 0, deaths: 1 });
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(pool.stats()).toEqual({ workers: 0, sessions: 0, deaths: 0 });
   });
 
   test("the poll's signal aborts at its timeout", async () => {
@@ -248,13 +248,15 @@ describe("module sources in workers", () => {
     async (name) => {
       const pool = new WorkerPool({ size: 1 });
       const started = new Int32Array(new SharedArrayBuffer(4));
-      const args = name === "stuckStream" ? [started] : [];
-      const w = make("stuck-stream", { stream: source(name, args), stopTimeout: "50ms", pool });
-      const r = record(w);
+      const w = make("stuck-stream", {
+        stream: source(name, [started]),
+        stopTimeout: "50ms",
+        pool,
+      });
       w.start();
-      // Wait until the source is really stuck: its first item, or its own "started" mark.
-      if (name === "stuckAfterOne") await waitFor(() => r.values.length === 1);
-      else await waitFor(() => Atomics.load(started, 0) === 1);
+      // Wait until the source is really stuck (its own "started" mark): a source still parked in
+      // its await would be abandoned at once instead.
+      await waitFor(() => Atomics.load(started, 0) === 1);
       const t0 = performance.now();
       await w.stop();
       expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
