@@ -14,6 +14,7 @@ let nextId = 1;
 const LOAD_ALLOWANCE = 5_000;
 
 interface PendingCall {
+  call: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timeout: number | undefined;
@@ -25,9 +26,16 @@ export class WorkerSession implements PollSession, StreamSession {
   #host: HostWorker | undefined;
   /** The module is loaded in the current worker: poll timeouts count from here, not from start-up. */
   #loaded = false;
-  #calls = new Map<number, PendingCall>();
-  /** Calls that timed out: each must settle within hangGrace after its abort, or the worker dies. */
-  #cancelled = new Map<number, Timer>();
+  /**
+   * The poll in flight. One slot is enough: a watcher polls again only after its last poll
+   * settled or timed out (a timed-out call leaves this slot for #cancelled).
+   */
+  #pending: PendingCall | undefined;
+  /**
+   * Calls that timed out: each must settle within hangGrace after its abort, or the worker dies.
+   * Made on the first timeout; most sessions never have one.
+   */
+  #cancelled: Map<number, Timer> | undefined;
   #nextCall = 1;
   #streaming = false;
   #loadError: SourceLoadError | undefined;
@@ -56,9 +64,11 @@ export class WorkerSession implements PollSession, StreamSession {
     const host = this.#ensureHost();
     const call = this.#nextCall++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const pending: PendingCall = { resolve, reject, timeout, timer: undefined };
-    this.#calls.set(call, pending);
-    this.#arm(call, pending);
+    const pending: PendingCall = { call, resolve, reject, timeout, timer: undefined };
+    // Never more than one (see #pending); an older call left here would be failed, not lost.
+    this.#settle(this.#pending?.call)?.reject(new Error("superseded by a newer poll"));
+    this.#pending = pending;
+    this.#arm(pending);
     host.post({ t: "call", id: this.id, call });
     return promise;
   }
@@ -68,18 +78,18 @@ export class WorkerSession implements PollSession, StreamSession {
    * more (a cold start is not the poll's fault; a worker blocked by another source still is
    * caught); once loaded, the plain timeout starts over.
    */
-  #arm(call: number, pending: PendingCall): void {
+  #arm(pending: PendingCall): void {
     const timeout = pending.timeout;
     if (timeout === undefined) return;
     clearTimeout(pending.timer);
     const limit = this.#loaded ? timeout : timeout + LOAD_ALLOWANCE;
-    pending.timer = setTimeout(() => this.#timedOut(call, limit), limit);
+    pending.timer = setTimeout(() => this.#timedOut(pending, limit), limit);
   }
 
-  #timedOut(call: number, timeout: number): void {
-    const pending = this.#calls.get(call);
-    if (!pending) return;
-    this.#calls.delete(call);
+  #timedOut(pending: PendingCall, timeout: number): void {
+    if (this.#pending !== pending) return;
+    this.#pending = undefined;
+    const call = pending.call;
     pending.reject(new PollTimeoutError(`poll took longer than ${formatDuration(timeout)}`));
     const host = this.#host;
     if (!host) return;
@@ -90,10 +100,11 @@ export class WorkerSession implements PollSession, StreamSession {
     }
     const grace = this.pool.hangGrace;
     const why = `did not settle within ${formatDuration(grace)} after its poll timed out and was aborted`;
+    this.#cancelled ??= new Map();
     this.#cancelled.set(
       call,
       setTimeout(() => {
-        this.#cancelled.delete(call);
+        this.#cancelled?.delete(call);
         if (this.#host === host) host.kill(this, why);
       }, grace),
     );
@@ -113,7 +124,7 @@ export class WorkerSession implements PollSession, StreamSession {
     switch (message.t) {
       case "loaded":
         this.#loaded = true;
-        for (const [call, pending] of this.#calls) this.#arm(call, pending);
+        if (this.#pending) this.#arm(this.#pending);
         return;
       case "value":
         this.#settle(message.call)?.resolve(message.value);
@@ -148,28 +159,30 @@ export class WorkerSession implements PollSession, StreamSession {
     }
   }
 
-  #settle(call: number): PendingCall | undefined {
-    const late = this.#cancelled.get(call);
+  #settle(call: number | undefined): PendingCall | undefined {
+    if (call === undefined) return undefined;
+    const late = this.#cancelled?.get(call);
     if (late) {
       // A timed-out call settled after all (it honoured its abort signal): nothing to kill.
       clearTimeout(late);
-      this.#cancelled.delete(call);
+      this.#cancelled?.delete(call);
     }
-    const pending = this.#calls.get(call);
-    if (!pending) return undefined;
-    this.#calls.delete(call);
+    const pending = this.#pending;
+    if (pending?.call !== call) return undefined;
+    this.#pending = undefined;
     clearTimeout(pending.timer);
     return pending;
   }
 
   #clearCancelled(): void {
+    if (!this.#cancelled) return;
     for (const timer of this.#cancelled.values()) clearTimeout(timer);
-    this.#cancelled.clear();
+    this.#cancelled = undefined;
   }
 
   #failLoad(error: SourceLoadError): void {
     this.#loadError = error;
-    for (const call of [...this.#calls.keys()]) this.#settle(call)?.reject(error);
+    this.#settle(this.#pending?.call)?.reject(error);
     if (this.#streaming) {
       this.#streaming = false;
       this.sink?.end(error);
@@ -191,8 +204,8 @@ export class WorkerSession implements PollSession, StreamSession {
     }
     if (blamed) {
       const error = new WorkerExitError(death.reason);
-      const hadWork = this.#calls.size > 0 || this.#streaming;
-      for (const call of [...this.#calls.keys()]) this.#settle(call)?.reject(error);
+      const hadWork = this.#pending !== undefined || this.#streaming;
+      this.#settle(this.#pending?.call)?.reject(error);
       if (this.#streaming) {
         this.#streaming = false;
         this.sink?.end(error);
@@ -202,18 +215,19 @@ export class WorkerSession implements PollSession, StreamSession {
       return;
     }
     this.events.restarted(death.reason);
-    if (this.#calls.size === 0 && !this.#streaming) return;
+    const pending = this.#pending;
+    if (!pending && !this.#streaming) return;
     const host = this.#ensureHost();
-    for (const [call, pending] of this.#calls) {
-      this.#arm(call, pending);
-      host.post({ t: "call", id: this.id, call });
+    if (pending) {
+      this.#arm(pending);
+      host.post({ t: "call", id: this.id, call: pending.call });
     }
     if (this.#streaming) host.post({ t: "stream", id: this.id });
   }
 
   /** Signals the source to stop; after `stopTimeout` without an answer its worker is killed. */
   async close(stopTimeout: number): Promise<void> {
-    for (const call of [...this.#calls.keys()]) this.#settle(call);
+    this.#settle(this.#pending?.call);
     this.#clearCancelled();
     this.#streaming = false;
     const host = this.#host;

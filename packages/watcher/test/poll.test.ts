@@ -273,6 +273,30 @@ describe("poll mode with a function source", () => {
     expect(w.state).toBe("failed");
   });
 
+  test("the signal is made on first read: read after stop it is aborted; a spread context keeps it", async () => {
+    const seen: { aborted: boolean; same: boolean }[] = [];
+    let release: (() => void) | undefined;
+    const w = make("lazy", {
+      poll: async (context) => {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const copy = { ...context };
+        seen.push({ aborted: copy.signal.aborted, same: copy.signal === context.signal });
+        return 1;
+      },
+      interval: "1h",
+    });
+    const r = record(w);
+    w.start();
+    await waitFor(() => release !== undefined);
+    await w.stop();
+    release?.();
+    await waitFor(() => seen.length === 1);
+    expect(seen).toEqual([{ aborted: true, same: true }]);
+    expect(r.values).toEqual([]);
+  });
+
   test("a poll longer than timeout fails, and its late result is never delivered", async () => {
     let calls = 0;
     const aborted: boolean[] = [];

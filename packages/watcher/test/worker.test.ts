@@ -26,6 +26,35 @@ describe("module sources in workers", () => {
     expect(pool.stats()).toEqual({ workers: 0, sessions: 0, deaths: 0 });
   });
 
+  test("a thenable from a module poll is awaited; a plain value needs none", async () => {
+    const w = make("thenable", { poll: source("thenable"), interval: "1h" });
+    const r = record(w);
+    w.start();
+    await waitFor(() => r.values.length === 1);
+    expect(r.values).toEqual([5]);
+  });
+
+  test("a module poll's signal read only after its timeout is already aborted", async () => {
+    const flags = new Int32Array(new SharedArrayBuffer(4));
+    const late = make("late", {
+      poll: source("signalLater", [80, flags]),
+      interval: "1h",
+      timeout: "20ms",
+      initialBackoff: "1h",
+    });
+    const r = record(late);
+    late.start();
+    await waitFor(() => Atomics.load(flags, 0) !== 0, { timeout: 5000 });
+    expect(Atomics.load(flags, 0)).toBe(1);
+    expect(r.errors[0]?.phase).toBe("timeout");
+    const prompt = new Int32Array(new SharedArrayBuffer(4));
+    const ok = make("ok", { poll: source("signalLater", [0, prompt]), interval: "1h" });
+    const r2 = record(ok);
+    ok.start();
+    await waitFor(() => r2.values.length === 1);
+    expect(Atomics.load(prompt, 0)).toBe(2);
+  });
+
   test("many watchers share the pool's few workers", async () => {
     const pool = new WorkerPool({ size: 2 });
     const ws = Array.from({ length: 20 }, (_, i) =>
