@@ -90,32 +90,69 @@ async function pumpSync<T>(
   }
 }
 
-async function pumpAsync<T>(
+function pumpAsync<T>(
   source: AsyncIterable<T>,
   sink: PumpSink<T>,
   control: PumpControl,
 ): Promise<"ended" | "closed"> {
   const iterator = guarded(control, () => source[Symbol.asyncIterator]());
-  // A partial batch is flushed once the event loop turns, so a slow source's items are not held
-  // back; items that arrive within one turn still travel together.
+  // return() of an async generator parked in an await only takes effect once that await settles,
+  // and is never awaited here: a generator parked forever would hold stop() forever.
+  return pumpPulled(
+    () => guarded(control, () => iterator.next()),
+    () => guarded(control, () => iterator.return?.())?.catch(ignore),
+    sink,
+    control,
+  );
+}
+
+/**
+ * A `ReadableStream` is read through its reader rather than its async iterator: the iterator's
+ * `return()` waits for a pending read, while `reader.cancel()` ends that read at once (and runs the
+ * stream's own `cancel`).
+ */
+function pumpReadable<T>(
+  source: ReadableStream<T>,
+  sink: PumpSink<T>,
+  control: PumpControl,
+): Promise<"ended" | "closed"> {
+  const reader = source.getReader();
+  return pumpPulled(
+    () => reader.read(),
+    () => guarded(control, () => reader.cancel(control.signal.reason)).catch(ignore),
+    sink,
+    control,
+  );
+}
+
+/**
+ * The loop of a source read by awaiting `next()`: items go to the sink, a partial batch is
+ * flushed once the event loop turns (so a slow source's items are not held back; items that
+ * arrive within one turn still travel together). `release` lets go of a source that did not end
+ * by itself, at once on abort and otherwise when the loop ends; it is never awaited.
+ */
+async function pumpPulled<T>(
+  next: () => Promise<IteratorResult<T>>,
+  release: () => unknown,
+  sink: PumpSink<T>,
+  control: PumpControl,
+): Promise<"ended" | "closed"> {
   let scheduled = false;
   const flushLater = () => {
     scheduled = false;
     sink.flush();
   };
   let finished = false;
-  let returned = false;
-  // return() of an async generator parked in an await only takes effect once that await settles,
-  // and is never awaited here: a generator parked forever would hold stop() forever.
   const abandon = () => {
-    if (finished || returned) return;
-    returned = true;
-    guarded(control, () => iterator.return?.())?.catch(ignore);
+    if (finished) return;
+    finished = true;
+    release();
   };
   control.signal.addEventListener("abort", abandon);
   try {
     while (!control.closed) {
-      const result = await guarded(control, () => iterator.next());
+      const result = await next();
+      if (control.closed) break;
       if (result.done) {
         finished = true;
         await sink.flush();
@@ -132,52 +169,6 @@ async function pumpAsync<T>(
   } finally {
     control.signal.removeEventListener("abort", abandon);
     abandon();
-  }
-}
-
-/**
- * A `ReadableStream` is read through its reader rather than its async iterator: the iterator's
- * `return()` waits for a pending read, while `reader.cancel()` ends that read at once (and runs the
- * stream's own `cancel`).
- */
-async function pumpReadable<T>(
-  source: ReadableStream<T>,
-  sink: PumpSink<T>,
-  control: PumpControl,
-): Promise<"ended" | "closed"> {
-  const reader = source.getReader();
-  let finished = false;
-  const cancel = () => {
-    if (finished) return;
-    finished = true;
-    guarded(control, () => reader.cancel(control.signal.reason)).catch(ignore);
-  };
-  control.signal.addEventListener("abort", cancel);
-  let scheduled = false;
-  const flushLater = () => {
-    scheduled = false;
-    sink.flush();
-  };
-  try {
-    while (!control.closed) {
-      const result = await reader.read();
-      if (control.closed) break;
-      if (result.done) {
-        finished = true;
-        await sink.flush();
-        return "ended";
-      }
-      if (sink.push(result.value)) {
-        await sink.flush();
-      } else if (!scheduled) {
-        scheduled = true;
-        setImmediate(flushLater);
-      }
-    }
-    return "closed";
-  } finally {
-    control.signal.removeEventListener("abort", cancel);
-    cancel();
   }
 }
 
