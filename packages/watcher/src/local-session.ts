@@ -7,37 +7,14 @@
 
 import { formatDuration } from "@specter/core";
 import { PollTimeoutError } from "./errors.ts";
+import { abortCall, type LazyAbort, signalOf } from "./lazy-abort.ts";
 import { pump, settledOrNextTurn } from "./pump.ts";
 import type { PollSession, StreamSession, StreamSink } from "./session.ts";
 import type { PollFunction, StreamFunction, StreamLike } from "./types.ts";
 
-/**
- * One poll in flight. Its AbortController is made only when the source reads `context.signal`:
- * most polls never look at it, and one controller per poll was a measurable share of the cost of
- * 100,000 watchers. A signal read after the poll was aborted is born aborted. A plain object
- * (not a class with private fields): it is made for every poll.
- */
-interface PollCall {
-  controller: AbortController | undefined;
-  aborted: boolean;
-  reason: unknown;
+/** One poll in flight; its signal is made only if the source reads it (see lazy-abort.ts). */
+interface PollCall extends LazyAbort {
   done: Promise<unknown> | undefined;
-}
-
-function signalOf(call: PollCall): AbortSignal {
-  let controller = call.controller;
-  if (!controller) {
-    controller = call.controller = new AbortController();
-    if (call.aborted) controller.abort(call.reason);
-  }
-  return controller.signal;
-}
-
-function abortCall(call: PollCall, reason: unknown): void {
-  if (call.aborted) return;
-  call.aborted = true;
-  call.reason = reason;
-  call.controller?.abort(reason);
 }
 
 export class LocalPollSession implements PollSession {

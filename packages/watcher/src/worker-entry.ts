@@ -2,6 +2,7 @@
  * The program inside a source worker. It hosts many sessions (one per watcher): it imports each
  * session's module, runs polls on request and pumps streams back in batches. Internal.
  */
+import { abortCall, type LazyAbort, signalOf } from "./lazy-abort.ts";
 import {
   BATCH_SIZE,
   BATCH_WINDOW,
@@ -36,32 +37,10 @@ interface Session {
   stream: StreamRun | undefined;
 }
 
-/**
- * One poll. Its AbortController is made only when the source reads `context.signal` (most never
- * do); a signal read after the call was aborted is born aborted. A plain object, made per poll.
- */
-interface Call {
+/** One poll; its signal is made only if the source reads it (see lazy-abort.ts). */
+interface Call extends LazyAbort {
   id: number;
-  controller: AbortController | undefined;
-  aborted: boolean;
-  reason: unknown;
   done: Promise<void> | undefined;
-}
-
-function signalOf(call: Call): AbortSignal {
-  let controller = call.controller;
-  if (!controller) {
-    controller = call.controller = new AbortController();
-    if (call.aborted) controller.abort(call.reason);
-  }
-  return controller.signal;
-}
-
-function abortCall(call: Call, reason: unknown): void {
-  if (call.aborted) return;
-  call.aborted = true;
-  call.reason = reason;
-  call.controller?.abort(reason);
 }
 
 /**
