@@ -8,11 +8,13 @@
  * file written without pause is still reported. Within a burst `"rename"` wins over `"change"`:
  * the file came, went or was replaced, which says more than that its content changed.
  */
+
 import { type FSWatcher, watch } from "node:fs";
 import { join } from "node:path";
-import { type Duration, durationSchema, OptionsError, parseOptions } from "@specter/core";
+import { type Duration, durationSchema } from "@specter/core";
 import { z } from "zod";
 import type { SourceContext } from "../types.ts";
+import { parseSourceOptions } from "./source-options.ts";
 import { Wake } from "./wake.ts";
 
 /** What happened to a path: `"rename"` when it was created, deleted or renamed. */
@@ -51,12 +53,7 @@ export function fileChanges(
   options?: FileChangesOptions,
 ): (context: SourceContext) => AsyncIterable<FileChange> {
   const context = `fileChanges(${JSON.stringify(path)})`;
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new OptionsError(context, [
-      { option: "", value: options, expected: "an options object" },
-    ]);
-  }
-  const o = parseOptions(changesSchema, { ...options, path }, context);
+  const o = parseSourceOptions(changesSchema, path, options, context);
   return ({ signal }) => changes(o, signal);
 }
 

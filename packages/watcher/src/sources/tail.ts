@@ -12,17 +12,11 @@
 import type { FileHandle } from "node:fs/promises";
 import { open, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import {
-  type Duration,
-  durationSchema,
-  type LineOverflow,
-  LineSplitter,
-  OptionsError,
-  parseOptions,
-} from "@specter/core";
+import { type Duration, durationSchema, type LineOverflow, LineSplitter } from "@specter/core";
 import { z } from "zod";
 import type { SourceContext } from "../types.ts";
 import { DirWatch } from "./dir-watch.ts";
+import { parseSourceOptions } from "./source-options.ts";
 import { Wake } from "./wake.ts";
 
 export interface TailOptions {
@@ -70,12 +64,7 @@ export function tail(
   options?: TailOptions,
 ): (context: SourceContext) => AsyncIterable<string> {
   const context = `tail(${JSON.stringify(path)})`;
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new OptionsError(context, [
-      { option: "", value: options, expected: "an options object" },
-    ]);
-  }
-  const o = parseOptions(tailSchema, { ...options, path }, context);
+  const o = parseSourceOptions(tailSchema, path, options, context);
   return ({ signal }) => follow(o, signal);
 }
 
