@@ -1,7 +1,9 @@
-import { expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { descendants, isAlive, waitFor } from "@specter/core/testing";
 import { HealthzResponse, StatusResponse } from "@specter/service";
-import { runDemo } from "./run.ts";
+import { removeRunDirs, runDemo } from "./run.ts";
+
+afterEach(removeRunDirs);
 
 test("the demo serves /status and /healthz, and Ctrl-C stops everything it started", async () => {
   const demo = runDemo(["--port", "0"]);

@@ -1,5 +1,3 @@
-/** Runs the demo as a real child process for the tests, and finds what a run left behind. */
-import { afterEach } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,11 +27,15 @@ function leftFrom(runId: string): number[] {
   return found;
 }
 
-/** Each run's own TMPDIR, removed after each test (a demo killed with SIGKILL cannot tidy up). */
+/**
+ * Each run's own TMPDIR (a demo killed with SIGKILL cannot tidy up). Every test file that calls
+ * `runDemo` registers `afterEach(removeRunDirs)` itself: a hook registered here, in a module that
+ * `bun test` evaluates once for all files, would only run for the first file.
+ */
 const tmpDirs: string[] = [];
-afterEach(() => {
+export function removeRunDirs(): void {
   for (const dir of tmpDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /**
  * Starts `argv` (by default the demo with `args`) and collects its output lines as they come.

@@ -1,9 +1,11 @@
-import { expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { closeSync, openSync } from "node:fs";
 import { waitFor } from "@specter/core/testing";
 import { openScreen } from "../src/screen.ts";
-import { MAIN, runDemo } from "./run.ts";
+import { MAIN, removeRunDirs, runDemo } from "./run.ts";
 import { replay } from "./terminal.ts";
+
+afterEach(removeRunDirs);
 
 const COLUMNS = 100;
 const ROWS = 30;
