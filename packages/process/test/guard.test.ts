@@ -120,16 +120,25 @@ async function firstLine(child: { stdout: ReadableStream<Uint8Array> }): Promise
   return text;
 }
 
+/**
+ * Starts the guard-host fixture with `args` and reads its report: the guard's pid and the pids of
+ * each run's tree. Everything it names is registered to be killed after the test.
+ */
+async function guardHost(...args: string[]) {
+  const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), ...args], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  strays.push(host.pid);
+  const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+  strays.push(report.guard, ...report.pids.flat());
+  return { host, report };
+}
+
 describe("the host dies by SIGKILL", () => {
   test("the guard stops every group, each after its own terminateTimeout", async () => {
-    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "200ms", "1500ms"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    strays.push(host.pid);
-    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const { host, report } = await guardHost("200ms", "1500ms");
     const [short, long] = report.pids as [number[], number[]];
-    strays.push(report.guard, ...short, ...long);
     expect(short.length).toBe(2); // the child and its grandchild, both ignoring SIGTERM
     expect([...short, ...long].every(isAlive)).toBe(true);
     host.kill("SIGKILL");
@@ -148,14 +157,8 @@ describe("the host dies by SIGKILL", () => {
   }, 15_000);
 
   test("the guard sends each group its own killSignal", async () => {
-    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "5s:SIGINT"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    strays.push(host.pid);
-    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const { host, report } = await guardHost("5s:SIGINT");
     const pids = report.pids.flat();
-    strays.push(report.guard, ...pids);
     host.kill("SIGKILL");
     await host.exited;
     const killedAt = performance.now();
@@ -167,14 +170,8 @@ describe("the host dies by SIGKILL", () => {
 
 describe("the guard's escapees", () => {
   test("a marked daemon out of the session gets its own run's killSignal, not SIGTERM", async () => {
-    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "5s:SIGINT:escape"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    strays.push(host.pid);
-    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const { host, report } = await guardHost("5s:SIGINT:escape");
     const pids = report.pids.flat();
-    strays.push(report.guard, ...pids);
     host.kill("SIGKILL");
     await host.exited;
     const killedAt = performance.now();
@@ -186,14 +183,8 @@ describe("the guard's escapees", () => {
 
 describe("what the guard must leave alone", () => {
   test("a hostShutdown: false process of the same host outlives it, marker and all", async () => {
-    const host = Bun.spawn([process.execPath, fixture("guard-host.ts"), "200ms", "free"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    strays.push(host.pid);
-    const report = JSON.parse(await firstLine(host)) as { guard: number; pids: number[][] };
+    const { host, report } = await guardHost("200ms", "free");
     const [guarded, free] = report.pids as [number[], number[]];
-    strays.push(report.guard, ...guarded, ...free);
     // It carries the host's run marker like every run: the guard must not take that for its own.
     await waitFor(() => environVariable(free[0] as number, "SPECTER_RUN"), {
       message: "the free sleep shows its marker (once it has exec'd)",
