@@ -95,6 +95,21 @@ export function serializeError(error: unknown): SerializedError {
   return { name: "Error", message: typeof error === "string" ? error : Bun.inspect(error) };
 }
 
+/** Replaces items that cannot be cloned by `undefined` and lists them, so the rest still arrive. */
+export function splitUncloneable(items: unknown[]): { items: unknown[]; bad: BadItem[] } {
+  const bad: BadItem[] = [];
+  const kept = items.map((item, index) => {
+    try {
+      structuredClone(item);
+      return item;
+    } catch (error) {
+      bad.push({ index, error: serializeError(error) });
+      return undefined;
+    }
+  });
+  return { items: kept, bad };
+}
+
 export function deserializeError(data: SerializedError): Error {
   const error = new Error(data.message);
   error.name = data.name;
