@@ -489,7 +489,7 @@ describe("maskArgv", () => {
     ],
     [
       ["openssl", "enc", "-k", "pass:hunter2"],
-      ["openssl", "enc", "-k", "pass:***"],
+      ["openssl", "enc", "-k", "***"],
     ],
     [
       ["gpg", "--passphrase", "hunter2"],

@@ -1,80 +1,8 @@
-/** Hides secrets in a command line before it is shown over HTTP. */
+/** A service's data as it may go over HTTP: secrets masked, odd values made readable, bounded. */
+import { maskArgv, maskString } from "./mask-argv.ts";
+import { isSecretName, MASK } from "./secret-text.ts";
 
-const SECRET_NAME = /(token|passw|passphrase|pass$|pwd|secret|key|credential|auth|cookie)/i;
-const MASK = "***";
-
-/**
- * Masks, in each argument: the value after a flag whose name looks secret (`--token abc`,
- * `--api-key=abc`, `--passphrase x`), the value of `NAME=value` pairs whose name looks secret
- * (`DB_PASSWORD=x`), passwords in URLs (`postgres://u:secret@host`), query parameters whose name
- * looks secret (`?token=abc`, `&api_key=abc`), `Bearer`/`Basic` credentials, and openssl-style
- * `pass:secret`. An argument with spaces (a `sh -c` script) is masked word by word.
- */
-export function maskArgv(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  let maskNext = false;
-  for (const arg of argv) {
-    if (maskNext) {
-      out.push(MASK);
-      maskNext = false;
-      continue;
-    }
-    if (/\s/.test(arg.trim())) {
-      out.push(maskScript(arg));
-      continue;
-    }
-    const [masked, secretFlag] = maskWord(arg);
-    out.push(masked);
-    maskNext = secretFlag;
-  }
-  return out;
-}
-
-/** Masks one word; says whether it is a secret-looking flag whose value is the next word. */
-function maskWord(word: string): [string, boolean] {
-  const flag = /^(--?[A-Za-z0-9][\w.-]*)(=(.*))?$/.exec(word);
-  if (flag) {
-    const secret = SECRET_NAME.test(flag[1] as string);
-    if (secret && flag[2] !== undefined) return [`${flag[1]}=${MASK}`, false];
-    return [word, secret];
-  }
-  const pair = /^([A-Za-z_][\w.-]*)=(.*)$/.exec(word);
-  if (pair && SECRET_NAME.test(pair[1] as string)) return [`${pair[1]}=${MASK}`, false];
-  return [maskInline(word), false];
-}
-
-/** Secrets that can stand anywhere inside a word. */
-function maskInline(text: string): string {
-  return text
-    .replace(/([a-z][\w+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi, `$1${MASK}@`)
-    .replace(/\b(pass|env|file|fd):(?!\/\/)\S+/g, (m, kind: string) =>
-      kind === "pass" ? `pass:${MASK}` : m,
-    )
-    .replace(/([?&;])([^=&#;?\s]+)=([^&#;\s]+)/g, (m, sep: string, name: string) =>
-      SECRET_NAME.test(name) ? `${sep}${name}=${MASK}` : m,
-    );
-}
-
-/** A script (e.g. the argument of `sh -c`): masked word by word, keeping its spacing. */
-function maskScript(script: string): string {
-  const text = script.replace(/\b(Bearer|Basic|Token)\s+[^\s"']+/g, `$1 ${MASK}`);
-  const parts = text.split(/(\s+)/);
-  let maskNext = false;
-  return parts
-    .map((part) => {
-      if (/^\s*$/.test(part)) return part;
-      if (maskNext) {
-        maskNext = false;
-        return MASK;
-      }
-      // Quotes around the word stay where they were, around the masked word.
-      const [, open, word, close] = /^(["']?)(.*?)(["']?)$/s.exec(part) as string[];
-      const [masked, secretFlag] = maskWord(word as string);
-      maskNext = secretFlag;
-      return masked === word ? part : `${open}${masked}${close}`;
-    })
-    .join("");
-}
+export { maskArgv };
 
 /** Longest JSON text one data value may take on the wire; a longer one is cut. */
 export const MAX_DATA_VALUE_CHARS = 1_000;
@@ -127,7 +55,7 @@ export function maskData(data: Readonly<Record<string, unknown>>): Record<string
     const walk: Walk = { seen: new WeakSet(), left: WALK_BUDGET, omitted: 0, partial: false };
     let masked: unknown;
     try {
-      masked = SECRET_NAME.test(key) ? MASK : maskValue(data[key], 1, walk);
+      masked = isSecretName(key) ? MASK : maskValue(data[key], 1, walk);
     } catch (error) {
       masked = unreadable(error);
     }
@@ -146,7 +74,7 @@ function maskValue(value: unknown, depth: number, walk: Walk): unknown {
       walk.omitted += value.length - room;
     }
     walk.left -= text.length;
-    return /\s/.test(text.trim()) ? maskScript(text) : maskInline(text);
+    return maskString(text);
   }
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "function") return "[function]";
@@ -175,7 +103,7 @@ function maskValue(value: unknown, depth: number, walk: Walk): unknown {
         if (walk.left <= 0) return more(out, walk);
         const key = keyText(k);
         walk.left -= key.length + 3;
-        define(out, key, SECRET_NAME.test(key) ? MASK : maskValue(v, depth + 1, walk));
+        define(out, key, isSecretName(key) ? MASK : maskValue(v, depth + 1, walk));
       }
       return out;
     }
@@ -185,7 +113,7 @@ function maskValue(value: unknown, depth: number, walk: Walk): unknown {
       if (!Object.hasOwn(value, key)) continue;
       if (walk.left <= 0) return more(out, walk);
       walk.left -= key.length + 3;
-      define(out, key, SECRET_NAME.test(key) ? MASK : maskProperty(value, key, depth, walk));
+      define(out, key, isSecretName(key) ? MASK : maskProperty(value, key, depth, walk));
     }
     return out;
   } finally {
@@ -250,7 +178,7 @@ function unreadable(error: unknown): string {
   }
   // The message is the service's own text: masked like any other.
   const text = message.slice(0, 200);
-  return `[unreadable: ${/\s/.test(text.trim()) ? maskScript(text) : maskInline(text)}]`;
+  return `[unreadable: ${maskString(text)}]`;
 }
 
 function bound(value: unknown, walk: Walk): unknown {
