@@ -32,10 +32,12 @@ export {
 export { Listeners } from "./listeners.ts";
 export { messageOf } from "./message.ts";
 export {
+  backoffSchema,
   checkName,
   durationSchema,
   functionSchema,
   MAX_TIMER_MS,
+  MIN_BACKOFF_MS,
   type OptionIssue,
   OptionsError,
   parseOptions,
@@ -61,8 +63,10 @@ export {
 export { type LastError, Reporter, StateCell } from "./reporter.ts";
 export {
   CleanupError,
+  type CleanupOptions,
   type CleanupOwner,
   isCleanupOwner,
+  type RunBoundedOptions,
   runBounded,
   Scope,
   type ScopeOptions,

@@ -84,13 +84,28 @@ export function parseOptions<S extends z.ZodType>(
   throw new OptionsError(context, issues);
 }
 
+/** zod's own message ("Invalid input: ...") when a schema gave none of its own. */
+const ZOD_DEFAULT = /^Invalid input/;
+
 function expectedText(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && !issue.message.startsWith("Invalid input"))
-    return issue.message;
-  if (issue.code === "invalid_type") return `${issue.expected}`;
+  if (issue.code === "invalid_type" && !ZOD_DEFAULT.test(issue.message)) return issue.message;
+  if (issue.code === "invalid_type") return typeWords(issue.expected);
   if (issue.code === "invalid_value")
     return `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  // A union without a message of its own: what each of its members takes, e.g. "a string or
+  // undefined" (zod says only "Invalid input").
+  if (issue.code === "invalid_union" && ZOD_DEFAULT.test(issue.message)) {
+    const forms = issue.errors.flatMap((branch) => (branch[0] ? [expectedText(branch[0])] : []));
+    if (forms.length > 0) return [...new Set(forms)].join(" or ");
+  }
   return issue.message;
+}
+
+/** A zod type name in words: "string" is "a string", "object" "an object". */
+function typeWords(type: string): string {
+  if (type === "undefined" || type === "null") return type;
+  if (type === "boolean") return "true or false";
+  return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
 }
 
 function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string | undefined {
@@ -119,16 +134,28 @@ function unwrapToObject(schema: unknown): unknown {
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * Zod schema for a duration option: accepts milliseconds or a duration string, outputs
- * milliseconds. `positive` rejects zero.
+ * Shortest backoff delay, in milliseconds. A process that crashes at once and is restarted after
+ * 0 ms restarts in a tight loop (434 restarts a second measured, a spawn each, with nothing gained
+ * by the retry); 10 ms bounds that to 100 a second at worst and is still shorter than any spawn
+ * worth retrying.
  */
-export function durationSchema(options: { positive?: boolean } = {}) {
-  const expected = options.positive
-    ? `a duration greater than 0 (${DURATION_HINT})`
-    : `a duration (${DURATION_HINT})`;
+export const MIN_BACKOFF_MS = 10;
+
+/**
+ * Zod schema for a duration option: accepts milliseconds or a duration string, outputs
+ * milliseconds. `positive` rejects zero; `min` rejects anything shorter (in milliseconds).
+ */
+export function durationSchema(options: { positive?: boolean; min?: number } = {}) {
+  const min = options.min ?? 0;
+  const expected =
+    min > 0
+      ? `a duration from ${min}ms to 24 days (${DURATION_HINT})`
+      : options.positive
+        ? `a duration greater than 0 (${DURATION_HINT})`
+        : `a duration (${DURATION_HINT})`;
   return z.unknown().transform((value, ctx) => {
     const ms = tryParseDuration(value);
-    if (ms === undefined || (options.positive && ms === 0)) {
+    if (ms === undefined || (options.positive && ms === 0) || ms < min) {
       ctx.addIssue({ code: "custom", message: expected });
       return z.NEVER;
     }
@@ -141,6 +168,11 @@ export function durationSchema(options: { positive?: boolean } = {}) {
     }
     return ms;
   });
+}
+
+/** Zod schema for a backoff delay option (`initialBackoff`, `maxBackoff`): `MIN_BACKOFF_MS` or more. */
+export function backoffSchema() {
+  return durationSchema({ min: MIN_BACKOFF_MS });
 }
 
 /** Zod schema for a function option (zod 4's `z.function()` is not a schema). */

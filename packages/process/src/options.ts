@@ -1,5 +1,11 @@
 import { constants } from "node:os";
-import { checkName, durationSchema, functionSchema, parseOptions } from "@specter/core";
+import {
+  backoffSchema,
+  checkName,
+  durationSchema,
+  functionSchema,
+  parseOptions,
+} from "@specter/core";
 import { z } from "zod";
 import { optionsObject } from "./start-options.ts";
 import type {
@@ -53,8 +59,9 @@ const restartObjectSchema = z
       .min(0, { error: "a whole number of restarts, 0 or more" })
       .default(5),
     window: durationSchema({ positive: true }).default(60_000),
-    initialBackoff: durationSchema().default(500),
-    maxBackoff: durationSchema().default(30_000),
+    // A floor, not a rate limit: with 0 a crash loop restarted 434 times a second.
+    initialBackoff: backoffSchema().default(500),
+    maxBackoff: backoffSchema().default(30_000),
   })
   .superRefine((o, ctx) => {
     if (o.maxBackoff < o.initialBackoff) {
@@ -109,23 +116,26 @@ const SIGNAL_HINT =
   'a signal name of os.constants.signals, e.g. "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"';
 
 const processSchema = z
-  .strictObject({
-    terminateTimeout: durationSchema().default(5_000),
-    killTimeout: durationSchema({ positive: true }).default(1_000),
-    killSignal: z
-      .string({ error: SIGNAL_HINT })
-      .refine((name) => SIGNAL_NAMES.has(name), { error: SIGNAL_HINT })
-      .default("SIGTERM"),
-    timeout: durationSchema({ positive: true }).optional(),
-    ready: z
-      .custom<RegExp | ReadyPredicate>((v) => v instanceof RegExp || typeof v === "function", {
-        error: "a RegExp, or a function (line, stream) => boolean, that matches the ready line",
-      })
-      .optional(),
-    readyTimeout: durationSchema({ positive: true }).optional(),
-    restart: restartSchema,
-    hostShutdown: z.boolean({ error: "true or false" }).default(true),
-  })
+  .strictObject(
+    {
+      terminateTimeout: durationSchema().default(5_000),
+      killTimeout: durationSchema({ positive: true }).default(1_000),
+      killSignal: z
+        .string({ error: SIGNAL_HINT })
+        .refine((name) => SIGNAL_NAMES.has(name), { error: SIGNAL_HINT })
+        .default("SIGTERM"),
+      timeout: durationSchema({ positive: true }).optional(),
+      ready: z
+        .custom<RegExp | ReadyPredicate>((v) => v instanceof RegExp || typeof v === "function", {
+          error: "a RegExp, or a function (line, stream) => boolean, that matches the ready line",
+        })
+        .optional(),
+      readyTimeout: durationSchema({ positive: true }).optional(),
+      restart: restartSchema,
+      hostShutdown: z.boolean({ error: "true or false" }).default(true),
+    },
+    { error: "an options object, or nothing" },
+  )
   .superRefine((o, ctx) => {
     // A readyTimeout alone would silently do nothing: most likely `ready` was forgotten.
     if (o.readyTimeout !== undefined && o.ready === undefined) {

@@ -45,9 +45,15 @@ const startSchema = z.strictObject({
   argv: argvSchema,
   cwd: z.string({ error: "a directory path" }).min(1, { error: "a directory path" }).optional(),
   env: z
-    .record(z.string(), z.union([z.string(), z.undefined()]), {
-      error: 'an object of string values, e.g. { DEBUG: "1" }',
-    })
+    .record(
+      z.string(),
+      // Named by its key ("env.PORT"): Bun would turn 3000 into "3000" but null into "null".
+      z.union([z.string(), z.undefined()], {
+        error:
+          'a string, e.g. "3000" (environment values are text; undefined removes the variable)',
+      }),
+      { error: 'an object of string values, e.g. { DEBUG: "1" }' },
+    )
     .optional(),
   extendEnv: z.boolean({ error: "true or false" }).default(true),
   stdin: stdioSchema.optional(),

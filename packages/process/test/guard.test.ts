@@ -45,7 +45,7 @@ describe("one orphan guard per host", () => {
 
   test("a crash loop keeps one guard through its restarts; it goes when the loop gives up", async () => {
     const proc = make("crash-loop", {
-      restart: { policy: "always", maxRestarts: 4, initialBackoff: "5ms", maxBackoff: "5ms" },
+      restart: { policy: "always", maxRestarts: 4, initialBackoff: "10ms", maxBackoff: "10ms" },
     });
     const seen = new Set<number | undefined>();
     proc.on("spawn", () => {

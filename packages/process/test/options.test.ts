@@ -73,6 +73,40 @@ describe("constructor options", () => {
   });
 });
 
+describe("restart backoff floor", () => {
+  test("initialBackoff and maxBackoff under 10 ms are refused, naming the option, the value and the range", () => {
+    const range = "expected a duration from 10ms to 24 days";
+    expect(
+      optionsError(
+        () => new ManagedProcess("p", { restart: { policy: "always", initialBackoff: 0 } }),
+      ),
+    ).toBe(
+      `ManagedProcess "p": option "restart.initialBackoff" got 0: ${range} (milliseconds as a number, or a string like "250ms", "2s", "5m", "1m30s")`,
+    );
+    expect(
+      optionsError(() => new ManagedProcess("p", { restart: { initialBackoff: "9.5ms" } })),
+    ).toContain(`option "restart.initialBackoff" got "9.5ms": ${range}`);
+    expect(
+      optionsError(
+        () => new ManagedProcess("p", { restart: { initialBackoff: 10, maxBackoff: "1ms" } }),
+      ),
+    ).toContain(`option "restart.maxBackoff" got "1ms": ${range}`);
+    const floor = new ManagedProcess("p", {
+      restart: { policy: "always", initialBackoff: 10, maxBackoff: "10ms" },
+    });
+    expect(floor.state).toBe("idle");
+  });
+
+  test("a non-object options argument says an object is expected", () => {
+    expect(optionsError(() => new ManagedProcess("p", [] as never))).toBe(
+      'ManagedProcess "p": value got []: expected an options object, or nothing',
+    );
+    expect(optionsError(() => new ManagedProcess("p", "fast" as never))).toBe(
+      'ManagedProcess "p": value got "fast": expected an options object, or nothing',
+    );
+  });
+});
+
 describe("start() arguments", () => {
   test("argv must be a non-empty array of strings; nothing is started", async () => {
     const proc = make("p");
@@ -99,6 +133,18 @@ describe("start() arguments", () => {
     );
     expect(optionsError(() => proc.start(["sleep", "30"], { env: { A: 1 } as never }))).toContain(
       'option "env.A" got 1',
+    );
+    // The key is named, with what it got and that a string is expected (zod says "Invalid input").
+    expect(
+      optionsError(() => proc.start(["true"], { env: { HOME: "/h", PORT: 3000 } as never })),
+    ).toBe(
+      'ManagedProcess "p": start(): option "env.PORT" got 3000: expected a string, e.g. "3000" (environment values are text; undefined removes the variable)',
+    );
+    expect(optionsError(() => proc.start(["true"], { env: { TOKEN: null } as never }))).toContain(
+      'option "env.TOKEN" got null: expected a string',
+    );
+    expect(optionsError(() => proc.start(["true"], { env: ["A=1"] as never }))).toContain(
+      'option "env" got [ "A=1" ]: expected an object of string values',
     );
     expect(proc.state).toBe("idle");
     expect(await leftovers()).toEqual([]);
