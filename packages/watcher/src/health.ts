@@ -20,7 +20,7 @@ export const WatcherState = z.enum([
 export type WatcherState = z.infer<typeof WatcherState>;
 
 /** Where a watcher's source runs. */
-export const Isolation = z.enum(["thread", "shared-worker", "dedicated-worker"]);
+export const Isolation = z.enum(["thread", "shared-worker", "dedicated-worker", "process"]);
 export type Isolation = z.infer<typeof Isolation>;
 
 /** Where an error came from. */

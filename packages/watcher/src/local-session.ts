@@ -5,12 +5,13 @@
  * result is never delivered.
  */
 
-import { formatDuration } from "@specter/core";
+import { formatDuration, settlesWithin } from "@specter/core";
+import { Cleanups } from "./cleanups.ts";
 import { PollTimeoutError } from "./errors.ts";
 import { abortCall, type LazyAbort, signalOf } from "./lazy-abort.ts";
 import { pump, settledOrNextTurn } from "./pump.ts";
 import type { PollSession, StreamSession, StreamSink } from "./session.ts";
-import type { PollFunction, StreamFunction, StreamLike } from "./types.ts";
+import type { PollFunction, SourceCleanup, StreamFunction, StreamLike } from "./types.ts";
 
 /** One poll in flight; its signal is made only if the source reads it (see lazy-abort.ts). */
 interface PollCall extends LazyAbort {
@@ -20,6 +21,12 @@ interface PollCall extends LazyAbort {
 export class LocalPollSession implements PollSession {
   readonly isolation = "thread";
   #inflight: PollCall | undefined;
+  /** What polls registered with `onClose`, run at close; made at the first registration. */
+  #cleanups: Cleanups | undefined;
+  readonly #onClose = (cleanup: SourceCleanup) => {
+    this.#cleanups ??= new Cleanups();
+    return this.#cleanups.add(cleanup);
+  };
   /**
    * Without a timeout the watcher polls again only after this poll settled, so whatever settles
    * is the poll in flight: one pair of handlers serves every call, no closures per poll.
@@ -42,11 +49,12 @@ export class LocalPollSession implements PollSession {
       reason: undefined,
       done: undefined,
     };
-    // The source sees only `signal`, an own property (so `{ ...context }` keeps it).
+    // The source sees `signal` and `onClose`, own properties (so `{ ...context }` keeps them).
     const context = {
       get signal() {
         return signalOf(inflight);
       },
+      onClose: this.#onClose,
     };
     let done: Promise<unknown>;
     try {
@@ -81,18 +89,23 @@ export class LocalPollSession implements PollSession {
     });
   }
 
-  close(_stopTimeout: number): Promise<void> {
+  async close(stopTimeout: number): Promise<void> {
     const inflight = this.#inflight;
-    if (!inflight) return Promise.resolve();
-    this.#inflight = undefined;
-    abortCall(inflight, new Error("watcher stopped"));
-    return settledOrNextTurn(inflight.done as Promise<unknown>);
+    if (inflight) {
+      this.#inflight = undefined;
+      abortCall(inflight, new Error("watcher stopped"));
+      await settledOrNextTurn(inflight.done as Promise<unknown>);
+    }
+    // Cleanups that outlast stopTimeout are abandoned, as a source parked in an await is.
+    if (this.#cleanups) await settlesWithin(this.#cleanups.run(), stopTimeout);
   }
 }
 
 export class LocalStreamSession implements StreamSession {
   readonly isolation = "thread";
-  #run: { closed: boolean; controller: AbortController; done: Promise<void> } | undefined;
+  #run:
+    | { closed: boolean; controller: AbortController; done: Promise<void>; cleanups: Cleanups }
+    | undefined;
 
   constructor(
     private readonly fn: StreamFunction<unknown>,
@@ -100,12 +113,21 @@ export class LocalStreamSession implements StreamSession {
   ) {}
 
   start(): void {
-    const run = { closed: false, controller: new AbortController(), done: Promise.resolve() };
+    const run = {
+      closed: false,
+      controller: new AbortController(),
+      done: Promise.resolve(),
+      cleanups: new Cleanups(),
+    };
     const sink = this.sink;
     this.#run = run;
     run.done = (async () => {
+      let error: unknown;
       try {
-        const source = await this.fn({ signal: run.controller.signal });
+        const source = await this.fn({
+          signal: run.controller.signal,
+          onClose: (cleanup) => run.cleanups.add(cleanup),
+        });
         if (run.closed) return;
         const pushed = {
           push(item: unknown) {
@@ -123,20 +145,25 @@ export class LocalStreamSession implements StreamSession {
           busy() {},
           signal: run.controller.signal,
         });
-        if (!run.closed) sink.end();
-      } catch (error) {
-        if (!run.closed) sink.end(error instanceof Error ? error : new Error(String(error)));
+      } catch (caught) {
+        error = caught ?? new Error(String(caught));
       } finally {
+        // Before the end is reported: a reopened stream must not meet these resources.
+        await run.cleanups.run();
         if (this.#run === run) this.#run = undefined;
       }
+      if (run.closed) return;
+      if (error === undefined) sink.end();
+      else sink.end(error instanceof Error ? error : new Error(String(error)));
     })();
   }
 
-  close(_stopTimeout: number): Promise<void> {
+  async close(stopTimeout: number): Promise<void> {
     const run = this.#run;
-    if (!run) return Promise.resolve();
+    if (!run) return;
     run.closed = true;
     run.controller.abort(new Error("watcher stopped"));
-    return settledOrNextTurn(run.done);
+    await settledOrNextTurn(run.done);
+    await settlesWithin(run.cleanups.run(), stopTimeout);
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Where a watcher's source runs: a function source on the calling thread, a module source in a
- * shared or a dedicated Worker. Chosen once per start() from the validated options.
+ * shared or a dedicated Worker, or in a subprocess. Chosen once per start() from the validated
+ * options.
  */
 import { LocalPollSession, LocalStreamSession } from "./local-session.ts";
 import type { WatcherConfig } from "./options.ts";
+import { listenForOwned, releaseOwned } from "./owned-pids.ts";
 import { WorkerPool } from "./pool.ts";
+import { ProcessSession } from "./process-session.ts";
 import type { SourceSpec } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
 import type { Isolation, PollFunction, StreamFunction } from "./types.ts";
@@ -12,6 +15,7 @@ import { WorkerSession } from "./worker-session.ts";
 
 export function isolationOf(config: WatcherConfig): Isolation {
   if (config.source.kind === "function") return "thread";
+  if (config.isolation === "process") return "process";
   return config.worker === "dedicated" ? "dedicated-worker" : "shared-worker";
 }
 
@@ -28,11 +32,30 @@ export function openSession(
       ? new LocalStreamSession(source.fn as StreamFunction<unknown>, sink)
       : new LocalPollSession(source.fn as PollFunction<unknown>);
   }
+  // The resolved module is already what a worker is told to load (one object, made at construction).
+  const spec: SourceSpec = source.module;
+  if (config.isolation === "process") return new ProcessSession(spec, events, sink);
   const pool =
     config.worker === "dedicated"
       ? new WorkerPool({ size: 1 })
       : (config.pool ?? WorkerPool.default);
-  // The resolved module is already what a worker is told to load (one object, made at construction).
-  const spec: SourceSpec = source.module;
-  return new WorkerSession(name, spec, pool, isolationOf(config), events, sink);
+  listenForOwned();
+  // A source's registered subprocesses outlive a Worker that died before its cleanups ran: end
+  // them when the session moves to a new Worker and when it closes.
+  const session = new WorkerSession(
+    name,
+    spec,
+    pool,
+    isolationOf(config),
+    { restarted: (reason) => releaseThen(session.id, () => events.restarted(reason)) },
+    sink,
+  );
+  const close = session.close.bind(session);
+  session.close = (stopTimeout) => close(stopTimeout).finally(() => releaseOwned(session.id));
+  return session;
+}
+
+function releaseThen(id: number, then: () => void): void {
+  releaseOwned(id);
+  then();
 }

@@ -42,6 +42,7 @@ export interface WatcherConfig {
   transform: ((value: unknown) => unknown) | undefined;
   stopTimeout: number;
   worker: "shared" | "dedicated";
+  isolation: "worker" | "process";
   pool: WorkerPool | undefined;
 }
 
@@ -79,6 +80,7 @@ const schema = z
     transform: functionSchema("a function (value) => newValue").optional(),
     stopTimeout: durationSchema().default(5_000),
     worker: z.enum(["shared", "dedicated"]).default("shared"),
+    isolation: z.enum(["worker", "process"]).default("worker"),
     pool: z.instanceof(WorkerPool, { error: "a WorkerPool" }),
   })
   .partial({ pool: true })
@@ -125,6 +127,21 @@ const schema = z
         code: "custom",
         path: ["worker"],
         message: `no "worker" for a function source: ${workerOnly}`,
+      });
+    }
+    if (fn && o.isolation !== "worker") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["isolation"],
+        message: `no "isolation" for a function source: it runs on the calling thread; only module sources ({ module }) run in a "worker" or a "process"`,
+      });
+    }
+    if (o.isolation === "process" && (o.worker !== "shared" || o.pool !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [o.pool !== undefined ? "pool" : "worker"],
+        message:
+          'no "worker" or "pool" with isolation "process": the source gets a process of its own',
       });
     }
     if (fn && o.pool !== undefined) {
@@ -219,9 +236,13 @@ export function fastParse(input: unknown): Parsed | undefined {
   if (stopTimeout === undefined) return undefined;
   const worker = o.worker ?? "shared";
   if (worker !== "shared" && worker !== "dedicated") return undefined;
+  const isolation = o.isolation ?? "worker";
+  if (isolation !== "worker" && (isolation !== "process" || worker !== "shared" || o.pool))
+    return undefined;
   if (o.pool !== undefined && !(o.pool instanceof WorkerPool)) return undefined;
   const fn = typeof (poll ?? stream) === "function";
-  if (fn && (worker !== "shared" || o.pool !== undefined)) return undefined;
+  if (fn && (worker !== "shared" || o.pool !== undefined || isolation !== "worker"))
+    return undefined;
   return {
     poll,
     stream,
@@ -235,6 +256,7 @@ export function fastParse(input: unknown): Parsed | undefined {
     transform: o.transform,
     stopTimeout,
     worker,
+    isolation,
     pool: o.pool,
   } as Parsed;
 }
@@ -290,6 +312,7 @@ export function resolveOptions(
     transform: o.transform as WatcherConfig["transform"],
     stopTimeout: o.stopTimeout,
     worker: o.worker,
+    isolation: o.isolation,
     pool: o.pool,
   };
   return intern(config);
@@ -332,6 +355,7 @@ function sameConfig(a: WatcherConfig, b: WatcherConfig): boolean {
     a.transform === b.transform &&
     a.stopTimeout === b.stopTimeout &&
     a.worker === b.worker &&
+    a.isolation === b.isolation &&
     a.pool === b.pool
   );
 }

@@ -95,6 +95,26 @@ export function serializeError(error: unknown): SerializedError {
   return { name: "Error", message: typeof error === "string" ? error : Bun.inspect(error) };
 }
 
+/** A value or items that cannot be cloned become a clone failure, or a batch without them. */
+export function rescueMessage(message: FromWorker, error: unknown): FromWorker | undefined {
+  if (message.t === "value")
+    return {
+      t: "fail",
+      id: message.id,
+      call: message.call,
+      error: serializeError(error),
+      clone: true,
+    };
+  if (message.t === "items") {
+    const { items, bad } = splitUncloneable(message.items);
+    // In a JSON batch `items` holds only the snapshots JSON cannot carry, placed at `at`.
+    const at = message.at;
+    if (at) for (const b of bad) b.index = at[b.index] as number;
+    return { ...message, items, bad };
+  }
+  return undefined;
+}
+
 /** Replaces items that cannot be cloned by `undefined` and lists them, so the rest still arrive. */
 export function splitUncloneable(items: unknown[]): { items: unknown[]; bad: BadItem[] } {
   const bad: BadItem[] = [];

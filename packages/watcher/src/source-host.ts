@@ -3,20 +3,21 @@
  * module, runs polls on request and pumps streams back in batches. A Worker (worker-entry.ts) and a
  * subprocess run this same code; only the transport differs. Internal.
  */
+import { Cleanups, type CleanupWatch } from "./cleanups.ts";
 import { abortCall, type LazyAbort, signalOf } from "./lazy-abort.ts";
 import {
   BUSY_CALLING,
   BUSY_LOADING,
   type FromWorker,
   Outbox,
+  rescueMessage,
   type SourceSpec,
   serializeError,
-  splitUncloneable,
   type ToWorker,
 } from "./protocol.ts";
 import { pump, settledOrNextTurn } from "./pump.ts";
 import { StreamRun } from "./stream-run.ts";
-import type { StreamLike } from "./types.ts";
+import type { SourceCleanup, StreamLike } from "./types.ts";
 
 type SourceFn = (...args: unknown[]) => unknown;
 
@@ -24,6 +25,8 @@ type SourceFn = (...args: unknown[]) => unknown;
 export interface HostTransport {
   /** Posts at once; throws when the message cannot be cloned. */
   post(message: FromWorker): void;
+  /** Told of the subprocesses a session registers with `onClose` (see owned-pids.ts). */
+  watch?(id: number): CleanupWatch;
 }
 
 interface Session {
@@ -38,6 +41,8 @@ interface Session {
    */
   call: Call | undefined;
   stream: StreamRun | undefined;
+  /** What polls registered with `onClose`; made at the first registration. */
+  cleanups: Cleanups | undefined;
 }
 
 /** One poll; its signal is made only if the source reads it (see lazy-abort.ts). */
@@ -68,29 +73,12 @@ let busy: Int32Array<ArrayBufferLike> = new Int32Array(2);
 const sessions = new Map<number, Session>();
 let transport: HostTransport | undefined;
 
-const outbox = new Outbox<FromWorker>((message) => transport?.post(message as FromWorker), rescue);
+const outbox = new Outbox<FromWorker>(
+  (message) => transport?.post(message as FromWorker),
+  rescueMessage,
+);
 const send = (message: FromWorker) => outbox.push(message);
 const markBusy = (id: number) => Atomics.store(busy, BUSY_CALLING, id);
-
-/** A value or items that cannot be cloned become a clone failure, or a batch without them. */
-function rescue(message: FromWorker, error: unknown): FromWorker | undefined {
-  if (message.t === "value")
-    return {
-      t: "fail",
-      id: message.id,
-      call: message.call,
-      error: serializeError(error),
-      clone: true,
-    };
-  if (message.t === "items") {
-    const { items, bad } = splitUncloneable(message.items);
-    // In a JSON batch `items` holds only the snapshots JSON cannot carry, placed at `at`.
-    const at = message.at;
-    if (at) for (const b of bad) b.index = at[b.index] as number;
-    return { ...message, items, bad };
-  }
-  return undefined;
-}
 
 /** Starts hosting; returns the handler of the main side's messages. */
 export function hostSources(given: HostTransport): (message: ToWorker) => void {
@@ -143,7 +131,15 @@ function open(id: number, given: SourceSpec): void {
       return undefined;
     },
   );
-  sessions.set(id, { id, spec, fn, loaded: undefined, call: undefined, stream: undefined });
+  sessions.set(id, {
+    id,
+    spec,
+    fn,
+    loaded: undefined,
+    call: undefined,
+    stream: undefined,
+    cleanups: undefined,
+  });
 }
 
 async function load(id: number, spec: SourceSpec): Promise<SourceFn> {
@@ -210,11 +206,12 @@ async function loadThenRun(session: Session, pending: Call): Promise<void> {
 function run(session: Session, fn: SourceFn, pending: Call): void {
   const id = session.id;
   const args = session.spec.args;
-  // The source sees only `signal`, an own property (so `{ ...context }` keeps it).
+  // The source sees `signal` and `onClose`, own properties (so `{ ...context }` keeps them).
   const context = {
     get signal() {
       return signalOf(pending);
     },
+    onClose: (cleanup: SourceCleanup) => cleanupsOf(session).add(cleanup),
   };
   let result: unknown;
   Atomics.store(busy, BUSY_CALLING, id);
@@ -231,6 +228,11 @@ function run(session: Session, fn: SourceFn, pending: Call): void {
     session.call = pending;
     pending.done = settle(session, pending, result);
   } else if (sessions.has(id)) send({ t: "value", id, call: pending.id, value: result });
+}
+
+function cleanupsOf(session: Session): Cleanups {
+  session.cleanups ??= new Cleanups(transport?.watch?.(session.id));
+  return session.cleanups;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -279,7 +281,7 @@ function runUser<T>(id: number, fn: () => T): T {
 function startStream(id: number): void {
   const session = sessions.get(id);
   if (!session || session.stream) return;
-  const run = new StreamRun(id, send);
+  const run = new StreamRun(id, send, new Cleanups(transport?.watch?.(id)));
   session.stream = run;
   const control = {
     get closed() {
@@ -293,14 +295,15 @@ function startStream(id: number): void {
     try {
       const fn = await session.fn;
       if (!fn || run.closed) return;
-      const source = await runUser(id, () =>
-        fn(...session.spec.args, { signal: run.controller.signal }),
-      );
+      const context = { signal: run.controller.signal, onClose: run.onClose };
+      const source = await runUser(id, () => fn(...session.spec.args, context));
       if (run.closed) return;
       await pump(source as StreamLike<unknown>, run, control);
     } catch (caught) {
       error = caught;
     } finally {
+      // Before "end": a stream the watcher reopens must not meet its predecessor's resources.
+      await run.cleanups.run();
       if (session.stream === run) session.stream = undefined;
     }
     if (run.closed) return;
@@ -329,5 +332,6 @@ async function close(id: number): Promise<void> {
     if (pending) abortCall(pending, new Error("watcher stopped"));
   });
   await settledOrNextTurn(Promise.all([stream?.done, pending?.done]));
+  await Promise.all([stream?.cleanups.run(), session.cleanups?.run()]);
   send({ t: "closed", id });
 }

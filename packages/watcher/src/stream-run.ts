@@ -1,6 +1,8 @@
 /** A stream pumped inside a source host, batched for the main side. Internal. */
+import type { Cleanups } from "./cleanups.ts";
 import { BATCH_SIZE, BATCH_WINDOW, type FromWorker, ItemBatch } from "./protocol.ts";
 import type { PumpSink } from "./pump.ts";
+import type { SourceCleanup } from "./types.ts";
 
 /** Batches items for the main side; at most BATCH_WINDOW batches unacknowledged. */
 export class StreamRun implements PumpSink<unknown> {
@@ -14,7 +16,11 @@ export class StreamRun implements PumpSink<unknown> {
   constructor(
     readonly id: number,
     private readonly send: (message: FromWorker) => void,
+    /** What the stream registered with `onClose`: run when it ends or is closed. */
+    readonly cleanups: Cleanups,
   ) {}
+
+  readonly onClose = (cleanup: SourceCleanup) => this.cleanups.add(cleanup);
 
   push(item: unknown): boolean {
     this.#batch.push(item);

@@ -4,10 +4,31 @@ import type { Watcher } from "./watcher.ts";
 
 export type { ErrorPhase, Isolation, WatcherHealth, WatcherMode, WatcherState } from "./health.ts";
 
+/**
+ * What `onClose` takes: a function, something disposable (`await using`-style, such as a
+ * `FileHandle`), or a subprocess (`Bun.spawn`'s: anything with `pid` and `kill()`).
+ */
+export type SourceCleanup =
+  | (() => unknown)
+  | AsyncDisposable
+  | Disposable
+  | { readonly pid: number; kill(): void };
+
 /** What a poll function or stream factory is given. */
 export interface SourceContext {
   /** Aborted when the poll times out or the watcher stops: pass it to `fetch`, timers, etc. */
   signal: AbortSignal;
+  /**
+   * Registers a cleanup for a resource the source holds (a file, a socket, a child process). A
+   * stream's cleanups run when that stream ends or the watcher stops; a poll's run when the
+   * watcher stops (or fails for good), not between polls. Last registered first, each awaited;
+   * `stop()` waits for them up to `stopTimeout`. Returns a function that unregisters it. In a
+   * Worker that is killed (a hung source) no code can run: only registered subprocesses are then
+   * killed from the main thread; with `isolation: "process"` the OS reclaims everything.
+   * A watcher always passes it; it is optional only so that code calling a source directly (a
+   * test) may pass `{ signal }` alone: call it as `context.onClose?.(…)`.
+   */
+  onClose?(cleanup: SourceCleanup): () => void;
 }
 
 /** A poll function: returns (or resolves to) the current value. */
@@ -58,6 +79,13 @@ interface CommonOptions<T, V> {
    * with other watchers; `"dedicated"` gives it a worker of its own.
    */
   worker?: "shared" | "dedicated";
+  /**
+   * For module sources: `"worker"` (default) runs the source in a Worker (see `worker`);
+   * `"process"` runs it in a Bun subprocess of its own, in its own process group, killed as a
+   * group when it hangs or the watcher stops, so every file, socket and child it held is released
+   * by the OS. Costs a process per watcher (see the README).
+   */
+  isolation?: "worker" | "process";
   /** For module sources: the pool to share (default: `WorkerPool.default`). */
   pool?: WorkerPool;
 }

@@ -1,0 +1,87 @@
+/**
+ * Subprocesses that sources in Workers registered with `context.onClose`, known to the main
+ * thread so it can end them when the Worker cannot: a killed Worker runs no more code, and what it
+ * opened belongs to the host process (a Worker is a thread of it). Its file descriptors cannot be
+ * told apart from the host's own and stay open; its registered children are killed here (SIGKILL,
+ * after checking that the pid is still that child of this process, by its start time). Unregistered
+ * children and every fd leak: a source that holds them should use `isolation: "process"`.
+ *
+ * The notes travel on a BroadcastChannel rather than the Worker's own port so that one posted just
+ * before the Worker hangs still arrives, and so that the main side needs no change to how a
+ * session's messages are routed. Internal.
+ */
+import { readStat } from "@specter/core";
+import type { CleanupWatch } from "./cleanups.ts";
+
+const CHANNEL = "specter-watcher-owned-pids";
+
+interface Note {
+  id: number;
+  pid: number;
+  owned: boolean;
+}
+
+/** In a Worker: a watch per session that tells the main thread of its registered children. */
+export function announceOwned(): (id: number) => CleanupWatch {
+  let channel: BroadcastChannel | undefined;
+  const note = (id: number, pid: number, owned: boolean) => {
+    channel ??= new BroadcastChannel(CHANNEL);
+    channel.postMessage({ id, pid, owned } satisfies Note);
+  };
+  return (id) => ({
+    added: (pid) => note(id, pid, true),
+    removed: (pid) => note(id, pid, false),
+  });
+}
+
+let listener: BroadcastChannel | undefined;
+/** Session id → pid → start time. */
+const owned = new Map<number, Map<number, number>>();
+
+/** On the main thread: starts keeping the notes (once; the channel does not hold the host open). */
+export function listenForOwned(): void {
+  if (listener) return;
+  listener = new BroadcastChannel(CHANNEL);
+  (listener as BroadcastChannel & { unref?(): void }).unref?.();
+  listener.addEventListener("message", (event) => {
+    const { id, pid, owned: isOwned } = (event as MessageEvent<Note>).data;
+    let pids = owned.get(id);
+    if (isOwned) {
+      // Its start time, read here (the Worker stays free of /proc readers): the child was just
+      // spawned, so the pid is still it; later the pair tells it from a process that reused the pid.
+      const start = readStat(pid)?.startTime;
+      if (start === undefined) return;
+      if (!pids) {
+        pids = new Map();
+        owned.set(id, pids);
+      }
+      pids.set(pid, start);
+    } else if (pids) {
+      pids.delete(pid);
+      if (pids.size === 0) owned.delete(id);
+    }
+  });
+}
+
+/**
+ * Kills what session `id` registered and did not release (its Worker died before its cleanups
+ * ran), and forgets it. Returns how many were killed.
+ */
+export function releaseOwned(id: number): number {
+  const pids = owned.get(id);
+  if (!pids) return 0;
+  owned.delete(id);
+  let killed = 0;
+  for (const [pid, start] of pids) {
+    const stat = readStat(pid);
+    if (!stat || stat.state === "Z" || stat.startTime !== start || stat.ppid !== process.pid)
+      continue;
+    try {
+      process.kill(pid, "SIGKILL");
+      killed++;
+    } catch {
+      // Gone in the meantime.
+    }
+  }
+  return killed;
+}
