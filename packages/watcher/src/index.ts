@@ -18,6 +18,7 @@ export type {
   ModuleSource,
   PollFunction,
   PollOptions,
+  SourceCleanup,
   SourceContext,
   StreamFunction,
   StreamLike,
