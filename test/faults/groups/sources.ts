@@ -164,4 +164,27 @@ await g.check(
   },
 );
 
+await g.check(
+  'isolation "process": the host is SIGKILLed while its source spins in synchronous code',
+  "the source subprocess and its group end by themselves (a guard in the group sees the host's pipe close)",
+  async () => {
+    const host = Bun.spawn(
+      [process.execPath, new URL("../fixtures/process-source-host.ts", import.meta.url).pathname],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    const reader = host.stdout.getReader();
+    const { value } = await reader.read();
+    reader.releaseLock();
+    const pids = new TextDecoder().decode(value).trim().split(" ").map(Number);
+    host.kill("SIGKILL");
+    await host.exited;
+    const t0 = performance.now();
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), { timeout: 3000 });
+    return {
+      figure: `${pids.length} processes (source subprocess, guard) gone ${since(t0)} ms after the host died`,
+      ok: pids.length >= 2,
+    };
+  },
+);
+
 await g.done();
