@@ -195,6 +195,22 @@ const masked: [string[], string[]][] = [
     ["sh", "-c", "curl -H 'authorization: basic ***' https://h/"],
   ],
   [
+    ["sudo", "-u", "backup", "mysqldump", `-p${S}`, "--all-databases"],
+    ["sudo", "-u", "backup", "mysqldump", "-p***", "--all-databases"],
+  ],
+  [
+    ["curl", "-E", `client.pem:${S}`, "-b", `session=${S}`, url],
+    ["curl", "-E", "client.pem:***", "-b", "***", url],
+  ],
+  [
+    ["podman", "login", "-p", S, "quay.io"],
+    ["podman", "login", "-p", "***", "quay.io"],
+  ],
+  [
+    ["unzip", "-P", S, "in.zip"],
+    ["unzip", "-P", "***", "in.zip"],
+  ],
+  [
     ["app", "--mount-options", `user=backup,password=${S},vers=3.0`],
     ["app", "--mount-options", "user=backup,password=***,vers=3.0"],
   ],
