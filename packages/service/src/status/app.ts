@@ -1,11 +1,11 @@
-import { timingSafeEqual } from "node:crypto";
 import { durationSchema, parseOptions } from "@specter/core";
 import { Hono } from "hono";
 import { z } from "zod";
 import { registry as defaultRegistry, Registry } from "../registry.ts";
 import type { Service } from "../service.ts";
 import type { ServiceTypes } from "../types.ts";
-import { mountEvents } from "./events.ts";
+import { guardWithToken } from "./auth.ts";
+import { mountEvents, OpenStreams } from "./events.ts";
 import { type MetricsOption, metricsOptionSchema, mountMetrics } from "./metrics.ts";
 import { mountPage } from "./page.ts";
 import { statusOf } from "./status-of.ts";
@@ -13,10 +13,25 @@ import { statusOf } from "./status-of.ts";
 export interface StatusAppOptions {
   /** Whose services to show (default: the shared `registry`). */
   registry?: Registry;
-  /** When set, every request needs `Authorization: Bearer <token>` (or `?token=` for EventSource). */
+  /**
+   * When set, every request needs `Authorization: Bearer <token>` (the scheme in any case).
+   * `?token=<token>` is accepted on `GET /events` (an `EventSource` cannot send headers) and on
+   * the page `GET /` (which passes it on to `/events`), nowhere else.
+   */
   token?: string;
   /** Most events queued for one slow `/events` client before the oldest are dropped (default 1000). */
   maxQueuedEvents?: number;
+  /**
+   * Most bytes queued for one slow `/events` client before the oldest events are dropped (default
+   * 1 MiB, at least `maxEventBytes`). The client is told how many with a "dropped" event.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Largest `/events` event, in bytes of JSON (default 64 KiB). A bigger event has its value
+   * (`value`, `data`, `changed`, `message` or `exit`) replaced by the string
+   * `"[too large: <n> bytes of JSON, over maxEventBytes (<max>)]"`.
+   */
+  maxEventBytes?: number;
   /** How often `/events` sends a keep-alive comment when idle (default "15s"). */
   keepAlive?: number | string;
   /**
@@ -27,13 +42,27 @@ export interface StatusAppOptions {
   metrics?: MetricsOption;
 }
 
-const optionsSchema = z.strictObject({
-  registry: z.instanceof(Registry, { error: "a Registry" }).optional(),
-  token: z.string().min(1, "a non-empty string").optional(),
-  maxQueuedEvents: z.number().int().min(1).default(1000),
-  keepAlive: durationSchema({ positive: true }).default(15_000),
-  metrics: metricsOptionSchema.default(false),
-});
+const bytes = (least: number) =>
+  z
+    .number()
+    .int("a whole number of bytes")
+    .min(least, `a whole number of bytes, at least ${least}`);
+
+const optionsSchema = z
+  .strictObject({
+    registry: z.instanceof(Registry, { error: "a Registry" }).optional(),
+    token: z.string().min(1, "a non-empty string").optional(),
+    maxQueuedEvents: z.number().int().min(1).default(1000),
+    maxQueuedBytes: bytes(1024).default(1024 * 1024),
+    // Room for an event's names and the too-large marker.
+    maxEventBytes: bytes(1024).default(64 * 1024),
+    keepAlive: durationSchema({ positive: true }).default(15_000),
+    metrics: metricsOptionSchema.default(false),
+  })
+  .refine((o) => o.maxQueuedBytes >= o.maxEventBytes, {
+    path: ["maxQueuedBytes"],
+    message: "at least maxEventBytes (a queue must hold the largest event)",
+  });
 
 const ROUTE_PATHS = ["/", "/status", "/status/:path{.+}", "/healthz", "/events"];
 
@@ -44,6 +73,15 @@ const ROUTE_PATHS = ["/", "/status", "/status/:path{.+}", "/healthz", "/events"]
  * environment variables, and masks secret-looking values in command lines and service data.
  */
 export function createStatusApp(options: StatusAppOptions = {}): Hono {
+  return buildStatusApp(options).app;
+}
+
+/**
+ * The app and its open `/events` streams, for `serveStatus`, whose `stop()` ends them all. An
+ * app served by your own `Bun.serve` ends a stream when its client goes, so `server.stop(true)`
+ * (which closes every connection) ends them all as well.
+ */
+export function buildStatusApp(options: StatusAppOptions): { app: Hono; streams: OpenStreams } {
   const o = parseOptions(optionsSchema, options, "createStatusApp");
   const registry = o.registry ?? defaultRegistry;
   // strict: false serves "/status/" like "/status".
@@ -56,21 +94,7 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
     c.json({ error: `no route ${c.req.method} ${c.req.path}; the routes are ${routes}` }, 404),
   );
 
-  if (o.token) {
-    const expected = Buffer.from(o.token);
-    app.use("*", async (c, next) => {
-      // The scheme is case-insensitive (RFC 9110): "bearer x" is a bearer token too.
-      const bearer = /^bearer +(.*)$/i.exec(c.req.header("authorization") ?? "");
-      const given = bearer ? (bearer[1] as string) : (c.req.query("token") ?? "");
-      const buffer = Buffer.from(given);
-      if (buffer.length !== expected.length || !timingSafeEqual(buffer, expected)) {
-        return c.json({ error: "unauthorized: send Authorization: Bearer <token>" }, 401, {
-          "WWW-Authenticate": "Bearer",
-        });
-      }
-      await next();
-    });
-  }
+  if (o.token) guardWithToken(app, o.token);
 
   app.get("/status", (c) =>
     c.json({ services: registry.services().map((s) => statusOf(s)), at: Date.now() }),
@@ -92,7 +116,8 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
     return c.json({ ok, services: statuses.length, reasons }, ok ? 200 : 503);
   });
 
-  mountEvents(app, registry, o);
+  const streams = new OpenStreams();
+  mountEvents(app, registry, o, streams);
   mountMetrics(app, registry, o.metrics);
   mountPage(app, registry, { token: o.token });
 
@@ -105,7 +130,7 @@ export function createStatusApp(options: StatusAppOptions = {}): Hono {
     );
   }
 
-  return app;
+  return { app, streams };
 }
 
 /** The service at `names` (a registered service, then its children by name), or why not. */

@@ -1,112 +1,108 @@
 /**
  * `GET /events`: what happens in every registered service, as Server-Sent Events. Each client has
- * its own bounded queue, so a slow client loses its oldest events (and is told how many) instead
- * of holding the server's memory.
+ * its own queue, bounded by count and by bytes, so a slow client loses its oldest events (and is
+ * told how many) instead of holding the server's memory; no one event is bigger than
+ * `maxEventBytes`. The body is a pull stream: a frame leaves the queue only when the connection
+ * takes more, so what a client has not read stays within its bounds.
  */
 import type { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
-import type { Activity } from "../activity.ts";
 import type { Registry } from "../registry.ts";
-import { maskData } from "./mask.ts";
-import { wireReplacer } from "./wire.ts";
+import { frameMaker, plainFrame } from "./event-frame.ts";
+import { EventQueue } from "./event-queue.ts";
 
 export interface EventsOptions {
   maxQueuedEvents: number;
+  maxQueuedBytes: number;
+  maxEventBytes: number;
   keepAlive: number;
 }
 
-export function mountEvents(app: Hono, registry: Registry, o: EventsOptions): void {
-  // Each event's JSON, made once however many clients are connected (masking a service's data
-  // is not free); dropped with the event.
-  const wire = new WeakMap<Activity, string>();
-  const json = (activity: Activity): string => {
-    let text = wire.get(activity);
-    if (text === undefined) {
-      text = toJson(onTheWire(activity));
-      wire.set(activity, text);
-    }
-    return text;
+const KEEP_ALIVE = new TextEncoder().encode(": keep-alive\n\n");
+
+/** The open `/events` streams of one app; `closeAll()` ends each and removes its listener. */
+export class OpenStreams {
+  readonly #ends = new Set<() => void>();
+
+  get size(): number {
+    return this.#ends.size;
+  }
+
+  add(end: () => void): void {
+    this.#ends.add(end);
+  }
+
+  delete(end: () => void): void {
+    this.#ends.delete(end);
+  }
+
+  closeAll(): void {
+    for (const end of [...this.#ends]) end();
+  }
+}
+
+export function mountEvents(
+  app: Hono,
+  registry: Registry,
+  o: EventsOptions,
+  open: OpenStreams,
+): void {
+  const frameOf = frameMaker(o.maxEventBytes);
+  const bounds = { events: o.maxQueuedEvents, bytes: o.maxQueuedBytes };
+  const headers = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
   };
   app.get("/events", (c) => {
     // Hono answers HEAD with this GET route and drops the body unread: a stream opened for it
     // would never be read nor cancelled, and its listener and queue would stay for good.
-    if (c.req.method === "HEAD") {
-      return c.body(null, 200, {
-        "Content-Type": "text/event-stream",
-        "Cache-Control": "no-cache",
-      });
-    }
-    return streamSSE(c, async (stream) => {
-      const queue: Activity[] = [];
-      let dropped = 0;
-      let wake: (() => void) | undefined;
-      let closed = false;
-      const off = registry.onActivity((activity) => {
-        if (queue.push(activity) > o.maxQueuedEvents) {
-          queue.shift();
-          dropped++;
-        }
-        wake?.();
-      });
-      stream.onAbort(() => {
-        closed = true;
-        off();
-        wake?.();
-      });
+    if (c.req.method === "HEAD") return c.body(null, 200, headers);
+    const queue = new EventQueue(bounds);
+    const off = registry.onActivity((activity) => queue.push(frameOf(activity)));
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const end = () => {
+      if (queue.closed) return;
+      queue.close();
+      off();
+      open.delete(end);
       try {
-        await stream.writeSSE({
-          event: "hello",
-          data: JSON.stringify({
-            services: registry.services().map((s) => s.name),
-            at: Date.now(),
-          }),
-        });
-        while (!closed) {
-          if (queue.length === 0) {
-            let timer: Timer | undefined;
-            const idle = await new Promise<boolean>((resolve) => {
-              wake = () => resolve(false);
-              timer = setTimeout(resolve, o.keepAlive, true);
-            });
-            clearTimeout(timer);
-            wake = undefined;
-            if (idle && !closed) await stream.write(": keep-alive\n\n");
-            continue;
-          }
-          if (dropped > 0) {
-            await stream.writeSSE({
-              event: "dropped",
-              data: JSON.stringify({ count: dropped, at: Date.now() }),
-            });
-            dropped = 0;
-          }
-          for (const activity of queue.splice(0)) {
-            await stream.writeSSE({ event: activity.type, data: json(activity) });
-          }
-        }
-      } finally {
-        // Also when writing failed: the registry keeps no listener for a stream that is gone.
-        off();
+        controller?.close();
+      } catch {
+        // Already closed or errored: nothing more to end.
       }
-    });
+    };
+    open.add(end);
+    c.req.raw.signal.addEventListener("abort", end, { once: true });
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (ctrl) => {
+          controller = ctrl;
+          const services = registry.services().map((s) => s.name);
+          ctrl.enqueue(plainFrame("hello", { services, at: Date.now() }).bytes);
+        },
+        pull: async (ctrl) => {
+          for (;;) {
+            if (queue.closed) return;
+            const dropped = queue.takeDropped();
+            if (dropped > 0) {
+              ctrl.enqueue(plainFrame("dropped", { count: dropped, at: Date.now() }).bytes);
+              return;
+            }
+            const frame = queue.shift();
+            if (frame) {
+              ctrl.enqueue(frame.bytes);
+              return;
+            }
+            if (await queue.wait(o.keepAlive)) {
+              if (!queue.closed) ctrl.enqueue(KEEP_ALIVE);
+              return;
+            }
+          }
+        },
+        // The client went away (Bun cancels the body of a closed connection).
+        cancel: end,
+      },
+      { highWaterMark: 0 },
+    );
+    return c.body(body, 200, headers);
   });
-}
-
-/** A service's data is masked and bounded before it leaves the process, as on `/status`. */
-function onTheWire(activity: Activity): Activity {
-  if (activity.type !== "data") return activity;
-  return { ...activity, changed: maskData(activity.changed) };
-}
-
-/**
- * JSON for an event, values as `toWire` makes them (bigint as text, Map, Set, errors readable);
- * a value that still does not serialise (a cycle, a getter that throws) is said to be so.
- */
-function toJson(activity: Activity): string {
-  try {
-    return JSON.stringify(activity, wireReplacer);
-  } catch {
-    const field = "value" in activity ? "value" : "data";
-    return JSON.stringify({ ...activity, [field]: "[not serialisable]" });
-  }
 }

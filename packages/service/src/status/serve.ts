@@ -1,12 +1,21 @@
 import { functionSchema, messageOf, parseOptions } from "@specter/core";
 import { z } from "zod";
-import { createStatusApp, type StatusAppOptions } from "./app.ts";
+import { buildStatusApp, type StatusAppOptions } from "./app.ts";
+import { isLoopback } from "./loopback.ts";
 
 export interface ServeStatusOptions extends StatusAppOptions {
   /** Port to listen on; 0 (default) picks a free one. */
   port?: number;
-  /** Address to listen on (default "127.0.0.1": loopback only). */
+  /**
+   * Address to listen on (default "127.0.0.1": loopback only). Any other address ("0.0.0.0",
+   * "::", a LAN address, a host name) needs a `token`, or `allowUnauthenticated: true`.
+   */
   hostname?: string;
+  /**
+   * Serve a non-loopback `hostname` without a `token` (default false): anyone who can reach the
+   * address then reads the status, the events and the page.
+   */
+  allowUnauthenticated?: boolean;
   /**
    * Called after each request is answered (when its response starts: an `/events` stream when it
    * opens), e.g. for an access log. The URL may carry `?token=`: leave the query out of logs.
@@ -18,7 +27,10 @@ export interface StatusServer {
   /** e.g. "http://127.0.0.1:43120/" */
   readonly url: string;
   readonly port: number;
-  /** Closes the server and every open connection (including `/events` streams). */
+  /**
+   * Closes the server and every open connection; every `/events` stream ends and its listener
+   * on the registry is removed, read or not.
+   */
   stop(): Promise<void>;
 }
 
@@ -29,17 +41,28 @@ const optionsSchema = z
     onResponse: functionSchema<NonNullable<ServeStatusOptions["onResponse"]>>(
       "a function (request, response, ms) => void",
     ).optional(),
+    allowUnauthenticated: z.boolean().default(false),
   })
-  .loose();
+  .loose()
+  .superRefine((o, ctx) => {
+    const token = typeof o.token === "string" && o.token !== "";
+    if (token || o.allowUnauthenticated || isLoopback(o.hostname)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["hostname"],
+      message:
+        "a loopback address (127.0.0.1, ::1 or localhost) when no token is set, as anyone who can reach the address could read the status; set token, or allowUnauthenticated: true to serve it without one",
+    });
+  });
 
 /** Serves the status endpoint with `Bun.serve` on 127.0.0.1 (by default on a free port). */
 export function serveStatus(options: ServeStatusOptions = {}): StatusServer {
-  const { port, hostname, onResponse, ...appOptions } = parseOptions(
+  const { port, hostname, onResponse, allowUnauthenticated, ...appOptions } = parseOptions(
     optionsSchema,
     options,
     "serveStatus",
   );
-  const app = createStatusApp(appOptions as StatusAppOptions);
+  const { app, streams } = buildStatusApp(appOptions as StatusAppOptions);
   const fetch: (request: Request, server: Bun.Server<undefined>) => Promise<Response> | Response =
     onResponse
       ? async (request, server) => {
@@ -71,6 +94,9 @@ export function serveStatus(options: ServeStatusOptions = {}): StatusServer {
     url: server.url.href,
     port: server.port as number,
     stop: () => {
+      // Ended here, not only by the closing of their connections: a client that stopped reading
+      // has a stream Bun is not pulling from, and its listener would otherwise wait on Bun.
+      streams.closeAll();
       stopped ??= server.stop(true);
       return stopped;
     },

@@ -190,9 +190,6 @@ function connect() {
   }
 }
 
-for (const a of document.querySelectorAll("a[data-link]")) {
-  if (token) a.href += "?token=" + encodeURIComponent(token);
-}
 index();
 tick();
 setInterval(tick, 1000);

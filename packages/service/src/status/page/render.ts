@@ -69,7 +69,13 @@ export function renderPage(view: PageView): Html {
 <div class="top">
 <span id="conn" class="badge mute">not live</span>
 <span>rendered <time data-at="${now}">${formatAgo(0)}</time></span>
-<span>JSON: <a data-link href="${view.base}status">status</a> · <a data-link href="${view.base}healthz">healthz</a></span>
+${
+  // A link cannot send the Authorization header, and ?token= is accepted on the page and
+  // /events only (a token in a URL reaches logs and history): with a token, name the paths.
+  view.auth
+    ? html`<span>JSON: ${view.base}status · ${view.base}healthz (with Authorization: Bearer)</span>`
+    : html`<span>JSON: <a href="${view.base}status">status</a> · <a href="${view.base}healthz">healthz</a></span>`
+}
 </div>
 <noscript><p class="meta">Without JavaScript this page reloads every 10 s instead of updating live.</p></noscript>
 </header>
