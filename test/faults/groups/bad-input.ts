@@ -340,7 +340,7 @@ await g.check(
       const inStatus = status.split(SECRET_MARK).length - 1;
       const inPage = page.split(SECRET_MARK).length - 1;
       return {
-        figure: `${shown} processes on /status; secrets shown: /status ${inStatus}, page ${inPage} (the issue's /status showed "-p S3CR3T_B" and "x:S3CR3T_C")`,
+        figure: `${shown} processes on /status; secrets shown: /status ${inStatus}, page ${inPage} (before: /status 22, page 44; the issue saw "-p S3CR3T_B" and "x:S3CR3T_C")`,
         ok: shown === REALISTIC_ARGVS.length && inStatus === 0 && inPage === 0,
       };
     } finally {
