@@ -428,6 +428,8 @@ describe("every health field reaches /status", () => {
       skippedTicks: 0,
       workerRestarts: 0,
       lastWorkerRestart: null,
+      quarantined: false,
+      unkillable: false,
       nextRetryIn: null,
     };
     const service = {

@@ -62,6 +62,17 @@ export const WatcherHealth = z.strictObject({
   /** Times the source was restarted in a new worker because its worker died or was killed. */
   workerRestarts: z.number().int(),
   lastWorkerRestart: z.strictObject({ reason: z.string(), at: z.number() }).nullable(),
+  /**
+   * Its source killed shared workers outside any call (a timer of its own threw or exited) and now
+   * runs on a worker of its own for the rest of this run. Always `false` outside workers.
+   */
+  quarantined: z.boolean(),
+  /**
+   * A worker killed for its source still runs, blocked in a native call that cannot be
+   * interrupted (`Bun.sleepSync`, `Bun.spawnSync`); no new worker is started for it meanwhile and
+   * its polls fail (phase `worker`) with backoff. Always `false` outside workers.
+   */
+  unkillable: z.boolean(),
   /** Milliseconds until the next retry, while in `backoff`. */
   nextRetryIn: z.number().nullable(),
 });

@@ -1,7 +1,8 @@
 import type { Duration } from "@specter/core";
-import { durationSchema, parseOptions } from "@specter/core";
+import { durationSchema, parseOptions, settlesWithin } from "@specter/core";
 import { z } from "zod";
-import { HostWorker, type WorkerDeath } from "./host-worker.ts";
+import { CulpritSearch } from "./culprit-search.ts";
+import { HostWorker, UNKILLABLE_AFTER, type WorkerDeath } from "./host-worker.ts";
 import type { WorkerSession } from "./worker-session.ts";
 
 export interface WorkerPoolOptions {
@@ -16,7 +17,10 @@ export interface WorkerPoolOptions {
 }
 
 export interface WorkerPoolStats {
-  /** Workers running now. */
+  /**
+   * Worker threads running now, including killed ones whose thread has not ended yet (one blocked
+   * in a native call such as `Bun.sleepSync` ends only when that call returns).
+   */
   workers: number;
   /** Watcher sessions hosted now. */
   sessions: number;
@@ -33,7 +37,9 @@ const optionsSchema = z.strictObject({
  * Workers shared by module-source watchers. Workers start when the first watcher needs one and end
  * when their last watcher stops, so an idle pool holds no thread. A worker killed because one
  * source hung takes no other watcher with it: they are restarted on another worker, and their
- * `health().workerRestarts` says so.
+ * `health().workerRestarts` says so. A worker that dies outside any call fails nobody: its
+ * watchers are split over fresh workers (beyond `size`, for a while) until the source that kills
+ * them is alone, and that one is quarantined on a worker of its own (`health().quarantined`).
  */
 export class WorkerPool {
   static #default: WorkerPool | undefined;
@@ -46,7 +52,13 @@ export class WorkerPool {
 
   readonly size: number;
   readonly hangGrace: number;
+  /** Workers shared by any session (at most `size`). */
   #hosts: HostWorker[] = [];
+  /** Workers of the culprit search and of quarantined sources, closed to other sessions. */
+  #apart = new Set<HostWorker>();
+  /** Workers killed or dead whose thread has not ended yet. */
+  #dying = new Set<HostWorker>();
+  #search = new CulpritSearch();
   #deaths = 0;
 
   constructor(options: WorkerPoolOptions = {}) {
@@ -58,42 +70,83 @@ export class WorkerPool {
   stats(): WorkerPoolStats {
     let sessions = 0;
     for (const host of this.#hosts) sessions += host.sessions.size;
-    return { workers: this.#hosts.length, sessions, deaths: this.#deaths };
+    for (const host of this.#apart) sessions += host.sessions.size;
+    const workers = this.#hosts.length + this.#apart.size + this.#dying.size;
+    return { workers, sessions, deaths: this.#deaths };
   }
 
-  /** Places a session on the least busy worker, starting one while the pool is below `size`. @internal */
+  /** Whether `session` was found to kill its workers and lives on a worker of its own. @internal */
+  quarantined(session: WorkerSession): boolean {
+    return this.#search.quarantined(session);
+  }
+
+  /**
+   * Places a session: on its own group's worker when it lives apart, else on the least busy shared
+   * worker, starting one while the pool is below `size`. @internal
+   */
   attach(session: WorkerSession): HostWorker {
-    let best: HostWorker | undefined;
-    for (const host of this.#hosts) {
-      if (!best || host.sessions.size < best.sessions.size) best = host;
-    }
-    if (!best || (best.sessions.size > 0 && this.#hosts.length < this.size)) {
-      best = new HostWorker((host, death) => this.#died(host, death));
-      this.#hosts.push(best);
+    let best = this.#search.hostOf(session, () => {
+      const host = this.#start();
+      this.#apart.add(host);
+      return host;
+    });
+    if (!best) {
+      for (const host of this.#hosts) {
+        if (!best || host.sessions.size < best.sessions.size) best = host;
+      }
+      if (!best || (best.sessions.size > 0 && this.#hosts.length < this.size)) {
+        best = this.#start();
+        this.#hosts.push(best);
+      }
     }
     best.sessions.set(session.id, session);
     return best;
   }
 
-  /** Removes a session; its worker ends when it was the last. Resolves once that worker is gone. @internal */
-  detach(session: WorkerSession, host: HostWorker): Promise<void> {
+  /**
+   * Removes a closed session; its worker ends when it was the last. Resolves once that worker's
+   * thread is gone, or after UNKILLABLE_AFTER when it is blocked in a native call (it cannot be
+   * waited for: `stop()` would hang until the call returns). @internal
+   */
+  async detach(session: WorkerSession, host: HostWorker | undefined): Promise<void> {
+    this.#search.leave(session);
+    if (!host) return;
     host.sessions.delete(session.id);
-    if (!host.alive) return host.exited;
-    if (host.sessions.size > 0) return Promise.resolve();
-    this.#remove(host);
-    return host.terminate();
+    if (host.alive) {
+      if (host.sessions.size > 0) return;
+      this.#remove(host);
+      host.terminate();
+    }
+    await settlesWithin(host.exited, UNKILLABLE_AFTER);
+  }
+
+  #start(): HostWorker {
+    return new HostWorker(
+      (host, death) => this.#died(host, death),
+      (host) => this.#dying.delete(host),
+    );
   }
 
   #remove(host: HostWorker): void {
     const index = this.#hosts.indexOf(host);
     if (index >= 0) this.#hosts.splice(index, 1);
+    this.#apart.delete(host);
   }
 
   #died(host: HostWorker, death: WorkerDeath): void {
     this.#remove(host);
     this.#deaths++;
+    if (!host.closed) this.#dying.add(host);
     const sessions = [...host.sessions.values()];
     host.sessions.clear();
+    const { culprit } = death;
+    if (!culprit) this.#search.split(sessions, death.suspect);
+    else if (death.outsideCall) {
+      for (const freed of this.#search.quarantine(culprit)) {
+        this.#apart.delete(freed);
+        this.#hosts.push(freed);
+      }
+    } else this.#search.vacate(host, sessions);
     for (const session of sessions) session.moved(death);
   }
 }

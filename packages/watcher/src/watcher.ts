@@ -14,6 +14,7 @@ import type {
   WatcherOptions,
   WatcherState,
 } from "./types.ts";
+import { WorkerSession } from "./worker-session.ts";
 
 /**
  * The events of `Watcher.on()` and their listener arguments: `value: [value, watcher]`,
@@ -169,6 +170,7 @@ export class Watcher<T = unknown, V = T> {
 
   health(): WatcherHealth {
     const run = this.#run;
+    const session = run?.session;
     return {
       name: this.name,
       mode: this.mode,
@@ -186,6 +188,8 @@ export class Watcher<T = unknown, V = T> {
       skippedTicks: this.#skipped,
       workerRestarts: this.#workerRestarts,
       lastWorkerRestart: this.#lastWorkerRestart,
+      quarantined: session instanceof WorkerSession && session.quarantined,
+      unkillable: session instanceof WorkerSession && session.unkillable,
       nextRetryIn:
         run?.retryAt === undefined
           ? null

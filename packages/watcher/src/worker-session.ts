@@ -1,8 +1,14 @@
 /** A watcher's source running in a pool worker; survives the worker being replaced. Internal. */
 
 import { formatDuration, settlesWithin } from "@specter/core";
-import { CloneError, PollTimeoutError, SourceLoadError, WorkerExitError } from "./errors.ts";
-import type { HostWorker, WorkerDeath } from "./host-worker.ts";
+import {
+  CloneError,
+  outOfMemory,
+  PollTimeoutError,
+  SourceLoadError,
+  WorkerExitError,
+} from "./errors.ts";
+import { type HostWorker, UNKILLABLE_AFTER, type WorkerDeath } from "./host-worker.ts";
 import type { WorkerPool } from "./pool.ts";
 import { decodeItems, deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
@@ -40,6 +46,19 @@ export class WorkerSession implements PollSession, StreamSession {
   #streaming = false;
   #loadError: SourceLoadError | undefined;
   #closed: (() => void) | undefined;
+  /** `close()` was called: nothing starts a worker for this session any more. */
+  #ended = false;
+  /**
+   * The worker killed for this session's sake, until its thread ends: no other worker is started
+   * for this source meanwhile, so a source blocked in a native call holds one thread, not one per
+   * retry (25 threads and 25 `sleep` processes after 25 retries in 10 s before this).
+   */
+  #killed: HostWorker | undefined;
+  /**
+   * The death of a worker this session killed while no call of it ran (a timer of its own): the
+   * next call fails with it, so the culprit sees its own fault.
+   */
+  #owed: WorkerExitError | undefined;
 
   constructor(
     readonly label: string,
@@ -49,6 +68,41 @@ export class WorkerSession implements PollSession, StreamSession {
     private readonly events: SessionEvents,
     private readonly sink?: StreamSink,
   ) {}
+
+  /** Its module has loaded in the current worker. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** It killed its workers outside any call and lives on a worker of its own. */
+  get quarantined(): boolean {
+    return this.pool.quarantined(this);
+  }
+
+  /** A worker killed for it still runs, blocked in a native call; it is not restarted meanwhile. */
+  get unkillable(): boolean {
+    return this.#killed?.unkillable ?? false;
+  }
+
+  /**
+   * Whether the worker killed for this session has ended: `undefined` when it has (or there is
+   * none), an error once it is unkillable, else a promise that settles when it ends or becomes so.
+   */
+  #killedWorker(): Error | Promise<unknown> | undefined {
+    const killed = this.#killed;
+    if (!killed || killed.closed) {
+      this.#killed = undefined;
+      return undefined;
+    }
+    if (killed.unkillable) {
+      const ago = formatDuration(Math.round(performance.now() - killed.terminatedAt));
+      return new WorkerExitError(
+        `the worker killed ${ago} ago for watcher "${this.label}" still runs: its source is blocked in a native call that cannot be interrupted (such as Bun.sleepSync or Bun.spawnSync); no new worker until it returns`,
+      );
+    }
+    const left = UNKILLABLE_AFTER - (performance.now() - killed.terminatedAt);
+    return settlesWithin(killed.exited, Math.max(0, Math.ceil(left)) + 5);
+  }
 
   #ensureHost(): HostWorker {
     if (!this.#host) {
@@ -61,6 +115,15 @@ export class WorkerSession implements PollSession, StreamSession {
 
   call(timeout: number | undefined): Promise<unknown> {
     if (this.#loadError) return Promise.reject(this.#loadError);
+    if (this.#ended) return Promise.reject(new Error("watcher stopped"));
+    const owed = this.#owed;
+    if (owed) {
+      this.#owed = undefined;
+      return Promise.reject(owed);
+    }
+    const killed = this.#killedWorker();
+    if (killed instanceof Error) return Promise.reject(killed);
+    if (killed) return killed.then(() => this.call(timeout));
     const host = this.#ensureHost();
     const call = this.#nextCall++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
@@ -111,8 +174,14 @@ export class WorkerSession implements PollSession, StreamSession {
   }
 
   start(): void {
-    if (this.#loadError) {
-      this.sink?.end(this.#loadError);
+    if (this.#ended) return;
+    const error = this.#loadError ?? this.#killedWorker();
+    if (error instanceof Error) {
+      this.sink?.end(error);
+      return;
+    }
+    if (error) {
+      error.then(() => this.start());
       return;
     }
     this.#streaming = true;
@@ -138,6 +207,7 @@ export class WorkerSession implements PollSession, StreamSession {
               })
             : error,
         );
+        if (outOfMemory(error)) this.#host?.recycle(this);
         return;
       }
       case "items":
@@ -147,10 +217,13 @@ export class WorkerSession implements PollSession, StreamSession {
           this.#host?.post({ t: "ack", id: this.id });
         }
         return;
-      case "end":
+      case "end": {
         this.#streaming = false;
-        this.sink?.end(message.error ? deserializeError(message.error) : undefined);
+        const error = message.error ? deserializeError(message.error) : undefined;
+        this.sink?.end(error);
+        if (error && outOfMemory(error)) this.#host?.recycle(this);
         return;
+      }
       case "load-error":
         this.#failLoad(new SourceLoadError(deserializeError(message.error).message));
         return;
@@ -191,27 +264,37 @@ export class WorkerSession implements PollSession, StreamSession {
 
   /** The worker went away: move to another one, failing what the death is blamed for. @internal */
   moved(death: WorkerDeath): void {
+    const dead = this.#host;
     this.#host = undefined;
     this.#clearCancelled();
     if (this.#closed) {
       this.#closed();
       return;
     }
-    const blamed = death.blameAll || death.culprit === this;
+    const blamed = death.culprit === this;
+    if (blamed && dead && !dead.closed) this.#killed = dead;
     if (blamed && death.duringLoad) {
       this.#failLoad(new SourceLoadError(`${death.reason} (while loading ${this.spec.url})`));
       return;
     }
     if (blamed) {
-      const error = new WorkerExitError(death.reason);
+      const error = new WorkerExitError(
+        death.outsideCall
+          ? `${death.reason}; no call of the source of watcher "${this.label}" was running, and it was alone on that worker: quarantined on a worker of its own`
+          : death.reason,
+      );
       const hadWork = this.#pending !== undefined || this.#streaming;
       this.#settle(this.#pending?.call)?.reject(error);
       if (this.#streaming) {
         this.#streaming = false;
         this.sink?.end(error);
       }
-      // With nothing running to fail, the death still shows in health().
-      if (!hadWork) this.events.restarted(death.reason);
+      if (!hadWork) {
+        // With nothing running to fail, the death still shows in health(); a death by its own
+        // timer fails its next call.
+        this.events.restarted(death.reason);
+        if (death.outsideCall) this.#owed = error;
+      }
       return;
     }
     this.events.restarted(death.reason);
@@ -227,11 +310,19 @@ export class WorkerSession implements PollSession, StreamSession {
 
   /** Signals the source to stop; after `stopTimeout` without an answer its worker is killed. */
   async close(stopTimeout: number): Promise<void> {
+    this.#ended = true;
     this.#settle(this.#pending?.call);
     this.#clearCancelled();
     this.#streaming = false;
     const host = this.#host;
-    if (!host) return;
+    if (!host) {
+      await this.pool.detach(this, undefined);
+      // A worker killed for it a moment ago is usually gone within milliseconds; wait for that
+      // (not for one blocked in a native call), so stop() leaves no thread behind.
+      const killed = this.#killedWorker();
+      if (killed && !(killed instanceof Error)) await killed;
+      return;
+    }
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#closed = resolve;
     host.post({ t: "close", id: this.id });
