@@ -30,7 +30,8 @@ test("readStat reads this process: its parent, group and session", () => {
   expect(stat?.pgrp).toBeGreaterThanOrEqual(0);
   expect(stat?.session).toBeGreaterThanOrEqual(0);
   const ps = Bun.spawnSync(["ps", "-o", "pgid=,sid=", "-p", String(process.pid)]).stdout.toString();
-  if (ps.trim() !== "") expect(ps.trim().split(/\s+/).map(Number)).toEqual([stat?.pgrp ?? -1, stat?.session ?? -1]);
+  if (ps.trim() !== "")
+    expect(ps.trim().split(/\s+/).map(Number)).toEqual([stat?.pgrp ?? -1, stat?.session ?? -1]);
   expect(readStat(2 ** 22 + 1)).toBeUndefined(); // beyond pid_max: never a process
 });
 
