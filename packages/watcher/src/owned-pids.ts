@@ -11,28 +11,7 @@
  * session's messages are routed. Internal.
  */
 import { readStat } from "@specter/core";
-import type { CleanupWatch } from "./cleanups.ts";
-
-const CHANNEL = "specter-watcher-owned-pids";
-
-interface Note {
-  id: number;
-  pid: number;
-  owned: boolean;
-}
-
-/** In a Worker: a watch per session that tells the main thread of its registered children. */
-export function announceOwned(): (id: number) => CleanupWatch {
-  let channel: BroadcastChannel | undefined;
-  const note = (id: number, pid: number, owned: boolean) => {
-    channel ??= new BroadcastChannel(CHANNEL);
-    channel.postMessage({ id, pid, owned } satisfies Note);
-  };
-  return (id) => ({
-    added: (pid) => note(id, pid, true),
-    removed: (pid) => note(id, pid, false),
-  });
-}
+import { CHANNEL, type Note } from "./owned-notes.ts";
 
 let listener: BroadcastChannel | undefined;
 /** Session id → pid → start time. */

@@ -1,7 +1,7 @@
 /**
  * The program inside a source worker: source-host.ts over the Worker's postMessage. Internal.
  */
-import { announceOwned } from "./owned-pids.ts";
+import { announceOwned } from "./owned-notes.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import { hostSources } from "./source-host.ts";
 
