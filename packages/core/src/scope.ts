@@ -1,9 +1,10 @@
 /**
  * A lifetime as a value, in the spirit of Effect's `Scope`: what is acquired registers how to
  * release it (`addCleanup`), and `close()` releases everything, last acquired first. Each cleanup
- * is bounded by `cleanupTimeout`, so one stuck resource cannot hang a shutdown; a cleanup that
- * fails or times out is reported and the rest still run. Child scopes (`fork()`) close with their
- * parent, at the place in the order where they were forked.
+ * is bounded by `cleanupTimeout` (or by its own, longer `timeout`: a process that needs 3 s to
+ * stop is waited for 3 s even in a scope with a 1 s bound), so one stuck resource cannot hang a
+ * shutdown; a cleanup that fails or times out is reported and the rest still run. Child scopes
+ * (`fork()`) close with their parent, at the place in the order where they were forked.
  *
  * ```ts
  * await using scope = new Scope("request");
@@ -43,16 +44,30 @@ export interface ScopeOptions {
   onError?: (error: CleanupError) => void;
 }
 
-/** Anything that can own a cleanup: a `Scope`, a `Service`, or your own owner. */
+/** Options of one cleanup (`addCleanup(fn, label, options)`). */
+export interface CleanupOptions {
+  /**
+   * How long this cleanup may take. The scope waits the larger of this and its `cleanupTimeout`,
+   * so an owner's bound always covers what it owns (a process passes its `terminateTimeout` plus
+   * `killTimeout`). `Infinity` waits without a bound: only for a cleanup that is bounded step by
+   * step itself, like a child service's stop or a forked scope's close.
+   */
+  timeout?: Duration;
+}
+
+/**
+ * Anything that can own a cleanup: a `Scope`, a `Service`, or your own owner. `options` is
+ * optional to honour: an owner that ignores it bounds the cleanup its own way.
+ */
 export interface CleanupOwner {
-  addCleanup(fn: () => unknown, label?: string): unknown;
+  addCleanup(fn: () => unknown, label?: string, options?: CleanupOptions): unknown;
 }
 
 interface Entry {
   label: string;
   fn: () => unknown;
-  /** A child scope's close is not bounded as a whole: each of its own cleanups is. */
-  bounded: boolean;
+  /** Its own bound in ms (0: none beyond `cleanupTimeout`; a child scope's close: Infinity). */
+  timeout: number;
 }
 
 const optionsSchema = z.strictObject({
@@ -63,6 +78,23 @@ const optionsSchema = z.strictObject({
     })
     .optional(),
 });
+
+const cleanupOptionsSchema = z.strictObject({
+  timeout: durationSchema({ positive: true }).optional(),
+});
+
+/** The own bound of a cleanup in ms (0: none), from its options. */
+function timeoutOf(options: CleanupOptions | undefined, context: string): number {
+  if (options === undefined) return 0;
+  // Infinity is no duration (a timer cannot wait forever); it is checked here, not by the schema.
+  const unbounded = options?.timeout === Number.POSITIVE_INFINITY;
+  const o = parseOptions(
+    cleanupOptionsSchema,
+    unbounded ? { ...options, timeout: undefined } : options,
+    context,
+  );
+  return unbounded ? Number.POSITIVE_INFINITY : (o.timeout ?? 0);
+}
 
 /** Whether `value` has an `addCleanup(fn)` method, i.e. can own a cleanup. */
 export function isCleanupOwner(value: unknown): value is CleanupOwner {
@@ -109,19 +141,19 @@ export class Scope {
   }
 
   /**
-   * Runs `fn` when the scope closes, after everything added later. Returns a function that removes
-   * it without running it. Added to a scope that is closing, it runs in this close; added to one
-   * that is closed, it runs at once (nothing may outlive its owner).
+   * Runs `fn` when the scope closes, after everything added later, waiting for it up to the larger
+   * of `cleanupTimeout` and `options.timeout`. Returns a function that removes it without running
+   * it. Added to a scope that is closing, it runs in this close; added to one that is closed, it
+   * runs at once (nothing may outlive its owner).
    *
-   * @throws {OptionsError} when `fn` is not a function.
+   * @throws {OptionsError} when `fn` is not a function or `options.timeout` is not a duration.
    */
-  addCleanup(fn: () => unknown, label = "cleanup"): () => void {
+  addCleanup(fn: () => unknown, label = "cleanup", options?: CleanupOptions): () => void {
+    const context = `Scope "${this.name}".addCleanup()`;
     if (typeof fn !== "function") {
-      throw new OptionsError(`Scope "${this.name}".addCleanup()`, [
-        { option: "fn", value: fn, expected: "a function" },
-      ]);
+      throw new OptionsError(context, [{ option: "fn", value: fn, expected: "a function" }]);
     }
-    return this.#add({ label, fn, bounded: true });
+    return this.#add({ label, fn, timeout: timeoutOf(options, context) });
   }
 
   #add(entry: Entry): () => void {
@@ -149,7 +181,7 @@ export class Scope {
     child.#detach = this.#add({
       label: `scope "${name}"`,
       fn: () => child.close(),
-      bounded: false,
+      timeout: Number.POSITIVE_INFINITY,
     });
     return child;
   }
@@ -181,9 +213,17 @@ export class Scope {
   }
 
   async #release(entry: Entry): Promise<void> {
-    const timeout = entry.bounded ? this.#cleanupTimeout : Number.POSITIVE_INFINITY;
-    const error = await runBounded(entry.fn, timeout, entry.label);
-    if (!error) return;
+    const own = entry.timeout > this.#cleanupTimeout;
+    const timeout = own ? entry.timeout : this.#cleanupTimeout;
+    const report = (error: CleanupError) => this.#report(error);
+    const error = await runBounded(entry.fn, timeout, entry.label, {
+      bound: own ? "its timeout" : "cleanupTimeout",
+      onLateFailure: report,
+    });
+    if (error) report(error);
+  }
+
+  #report(error: CleanupError): void {
     try {
       this.#onError(error);
     } catch (thrown) {
@@ -196,6 +236,17 @@ export class Scope {
   }
 }
 
+/** How `runBounded` names its bound, and who hears of a failure after it moved on. */
+export interface RunBoundedOptions {
+  /** Named in the timeout message (default `"cleanupTimeout"`). */
+  bound?: string;
+  /**
+   * Called when a cleanup it gave up on fails later (e.g. a process that then survives SIGKILL):
+   * the work is not cancelled by the timeout, it keeps running, and its end is still news.
+   */
+  onLateFailure?: (error: CleanupError) => void;
+}
+
 /**
  * Runs `fn` and waits at most `timeout` ms for it; resolves with what went wrong (it threw, it
  * rejected, it was still running), or `undefined`. Never rejects.
@@ -204,23 +255,36 @@ export async function runBounded(
   fn: () => unknown,
   timeout: number,
   label: string,
+  options: RunBoundedOptions = {},
 ): Promise<CleanupError | undefined> {
   const run = Promise.resolve().then(fn);
   // A timer cannot wait forever (an infinite delay fires at once): unbounded means no timer.
   if (Number.isFinite(timeout) && !(await settlesWithin(run, timeout))) {
-    run.catch(() => {}); // it may still fail; nobody is waiting any more
+    const { bound = "cleanupTimeout", onLateFailure } = options;
+    run.catch((error) => {
+      const late = failed(
+        label,
+        error,
+        ` after it was abandoned (${bound} ${formatDuration(timeout)})`,
+      );
+      onLateFailure?.(late);
+    });
     return new CleanupError(
       label,
       "timeout",
-      `${label} did not finish within ${formatDuration(timeout)} (cleanupTimeout); moved on`,
+      `${label} did not finish within ${formatDuration(timeout)} (${bound}); moved on`,
     );
   }
   try {
     await run;
     return undefined;
   } catch (error) {
-    return new CleanupError(label, "failed", `${label} failed: ${messageOf(error)}`, {
-      cause: error,
-    });
+    return failed(label, error, "");
   }
+}
+
+function failed(label: string, error: unknown, when: string): CleanupError {
+  return new CleanupError(label, "failed", `${label} failed${when}: ${messageOf(error)}`, {
+    cause: error,
+  });
 }

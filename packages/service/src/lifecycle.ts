@@ -15,6 +15,8 @@ export interface LifecycleHost {
   runStart(): Promise<void>;
   /** `onStop()`, then the `onStop` option. */
   runStop(): Promise<void>;
+  /** Begins a lifetime: what is acquired from now on is owned until the next release. */
+  open(): void;
   /** Releases everything owned (closes the lifetime's scope). */
   release(): Promise<void>;
   /** How many cleanups wait for the next stop. */
@@ -82,6 +84,7 @@ export class Lifecycle {
     if (this.state === "running") return;
     const host = this.#host;
     this.#lifetime = new AbortController();
+    host.open();
     this.#set("starting");
     const { promise: abandoned, resolve: abandon } = Promise.withResolvers<"abandoned">();
     let timer: Timer | undefined;
@@ -89,6 +92,9 @@ export class Lifecycle {
       this.#lifetime.abort(new Error(`service "${host.name}" is stopping`));
       timer = setTimeout(abandon, host.cleanupTimeout, "abandoned");
     };
+    // A stop queued behind this start (`stop(); start(); stop()`) came before onStart began, when
+    // there was nothing to abandon yet: give onStart the aborted signal and the bound now.
+    if (this.#lastOp?.kind === "stop") this.#abandonStart();
     try {
       const outcome = await Promise.race([host.runStart(), abandoned]);
       if (outcome === "abandoned" || this.#lifetime.signal.aborted) {

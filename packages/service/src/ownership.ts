@@ -1,13 +1,14 @@
 /**
  * What a service owns, held in one core `Scope` per lifetime: resources (`own`), child services
  * (`adopt`), processes (`startProcess`), tasks and subscriptions all register their release in
- * it, and a stop closes it (last acquired, first released, each bounded by `cleanupTimeout`).
- * Closed, it is replaced by a fresh scope, so the service can start again and a cleanup added
- * while it is stopped runs at the next stop. Owned watchers, processes and children are also
- * tracked here for `health()` and for the activity feed.
+ * it, and a stop closes it (last acquired, first released, each bounded by `cleanupTimeout` or by
+ * what the resource says its stop needs, if longer). The closed scope stays until the next start
+ * opens a fresh one, so whatever is acquired in between (late work of an abandoned `onStart`, a
+ * caller that missed the stop) is released at once and reported: nothing outlives its owner.
+ * Owned watchers, processes and children are also tracked here for `health()` and activity.
  */
 import { basename } from "node:path";
-import { type Listeners, OptionsError, runBounded, Scope } from "@specter/core";
+import { type CleanupOptions, type Listeners, OptionsError, Scope } from "@specter/core";
 import {
   ManagedProcess,
   type ProcessOptions,
@@ -16,7 +17,9 @@ import {
 } from "@specter/process";
 import { Watcher } from "@specter/watcher";
 import { type Activity, childActivity, processActivity, watcherActivity } from "./activity.ts";
+import { checkAdoption, type OwnerNode } from "./adoption.ts";
 import { type CleanupMethod, cleanupFor } from "./cleanup.ts";
+import { ServiceError } from "./errors.ts";
 import type { ServiceErrorPhase, ServiceHealth, ServiceState } from "./health.ts";
 
 /** Options of `service.startProcess()`: the process's options and its start options together. */
@@ -26,7 +29,7 @@ export interface ServiceProcessOptions extends ProcessOptions, StartOptions {
 }
 
 /** What ownership needs of a child service. */
-export interface ChildService {
+export interface ChildService extends OwnerNode {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -43,7 +46,12 @@ export interface OwnershipHost<C extends ChildService> {
   report(phase: ServiceErrorPhase, message: string, cause?: unknown): void;
   /** Whether `value` is a Service (service.ts imports this module, so it cannot import Service). */
   isService(value: unknown): value is C;
+  /** The service itself, for the adoption-cycle check. */
+  readonly self: OwnerNode;
 }
+
+/** Time for a watcher's worker to be killed after its `stopTimeout` passed. */
+const WATCHER_KILL_MARGIN_MS = 1_000;
 
 export class Ownership<C extends ChildService> {
   #scope: Scope;
@@ -73,55 +81,62 @@ export class Ownership<C extends ChildService> {
   }
 
   /**
-   * Releases everything, last acquired first (cleanups added meanwhile too), then opens a fresh
-   * scope for the next lifetime. Never rejects: failures are reported.
+   * Releases everything, last acquired first (cleanups added meanwhile too). The scope stays
+   * closed until `open()`, so what is added meanwhile is released at once. Never rejects.
    */
-  async close(): Promise<void> {
-    await this.#scope.close();
-    this.#scope = this.#newScope();
+  close(): Promise<void> {
+    return this.#scope.close();
   }
 
-  addCleanup(fn: () => unknown, label: string): () => void {
+  /** Begins a lifetime: a fresh scope if the last one closed (a start after a stop). */
+  open(): void {
+    if (this.#scope.state === "closed") this.#scope = this.#newScope();
+  }
+
+  addCleanup(fn: () => unknown, label: string, options?: CleanupOptions): () => void {
     if (typeof fn !== "function") {
       throw new OptionsError(`Service "${this.host.name}".addCleanup()`, [
         { option: "fn", value: fn, expected: "a function" },
       ]);
     }
-    return this.#scope.addCleanup(fn, label);
+    const late = this.#scope.state === "closed";
+    const remove = this.#scope.addCleanup(fn, label, options);
+    if (late) this.#reportLate(`${label} added`);
+    return remove;
   }
 
   own<R>(resource: R, stopMethod?: CleanupMethod<R>): R {
-    const release = cleanupFor(resource, stopMethod);
+    if (this.host.isService(resource)) checkAdoption(this.host.self, resource, "own");
     const label = labelOf(resource);
-    const state = this.host.state;
-    if (state === "stopped" || state === "failed") {
-      // Late work of an onStart that failed or was abandoned, or a caller that missed the stop:
-      // nothing may outlive its owner, so release it now.
-      this.host.report("cleanup", `own(${label}) after the service ${state}: released at once`);
-      void runBounded(release, this.host.cleanupTimeout, label).then((error) => {
-        if (error) this.host.report("cleanup", error.message, error.cause);
+    if (stopMethod === undefined && resource instanceof ManagedProcess) {
+      // The process knows how long its stop can take (terminateTimeout, killTimeout): it registers
+      // its stop with that bound, through attach() like with any other owner.
+      resource.attach({
+        addCleanup: (fn: () => unknown, _label?: string, options?: CleanupOptions) =>
+          this.#ownTracked(resource, fn, label, options),
       });
       return resource;
     }
-    const untrack = this.#track(resource);
-    this.#scope.addCleanup(async () => {
-      try {
-        await release();
-      } finally {
-        untrack();
-      }
-    }, label);
+    this.#ownTracked(resource, cleanupFor(resource, stopMethod), label, this.#boundOf(resource));
     return resource;
   }
 
-  async adopt(child: C, self: unknown): Promise<C> {
+  async adopt(child: C): Promise<C> {
     if (!this.host.isService(child)) {
       throw new TypeError(
         `adopt(): expected a Service, got ${child === null ? "null" : typeof child}; use own() for other resources`,
       );
     }
-    if (child === self) throw new TypeError("adopt(): a service cannot adopt itself");
+    checkAdoption(this.host.self, child, "adopt");
+    const late = this.#scope.state === "closed";
     this.own(child);
+    if (late) {
+      throw new ServiceError(
+        this.host.name,
+        "start",
+        `adopt(service "${child.name}") after the service stopped: not started`,
+      );
+    }
     await child.start();
     return child;
   }
@@ -131,6 +146,50 @@ export class Ownership<C extends ChildService> {
     const processName =
       name ?? (Array.isArray(argv) && typeof argv[0] === "string" ? basename(argv[0]) : "process");
     return this.own(startProcess(processName, argv, rest));
+  }
+
+  /** Registers `release` of `resource`, tracked for health() until it has run. */
+  #ownTracked(
+    resource: unknown,
+    release: () => unknown,
+    label: string,
+    options: CleanupOptions | undefined,
+  ): () => void {
+    const late = this.#scope.state === "closed";
+    const untrack = late ? () => {} : this.#track(resource);
+    const remove = this.#scope.addCleanup(
+      async () => {
+        try {
+          await release();
+        } finally {
+          untrack();
+        }
+      },
+      label,
+      options,
+    );
+    if (late) this.#reportLate(`own(${label})`);
+    return remove;
+  }
+
+  /**
+   * How long releasing `resource` may take, when it says so: a child service's stop is bounded
+   * step by step (its onStop and each of its cleanups), so it is waited for as a whole; a watcher
+   * gets its `stopTimeout` and the time to kill its worker.
+   */
+  #boundOf(resource: unknown): CleanupOptions | undefined {
+    if (this.host.isService(resource)) return { timeout: Number.POSITIVE_INFINITY };
+    const stopTimeout = (resource as { stopTimeout?: unknown } | null)?.stopTimeout;
+    if (resource instanceof Watcher && typeof stopTimeout === "number") {
+      return { timeout: stopTimeout + WATCHER_KILL_MARGIN_MS };
+    }
+    return undefined;
+  }
+
+  /** Late work of an abandoned or failed onStart, or a caller that missed the stop. */
+  #reportLate(what: string): void {
+    const ended = this.host.state === "failed" ? "failed" : "stopped";
+    this.host.report("cleanup", `${what} after the service ${ended}: released at once`);
   }
 
   #newScope(): Scope {

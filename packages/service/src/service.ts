@@ -1,4 +1,4 @@
-import type { Duration, Scope } from "@specter/core";
+import type { CleanupOptions, Duration, Scope } from "@specter/core";
 import type { ManagedProcess } from "@specter/process";
 import type { Watcher } from "@specter/watcher";
 import type { Activity } from "./activity.ts";
@@ -74,6 +74,7 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
           await this.onStop();
           await o.onStop?.(this as never);
         },
+        open: () => this.#owned.open(),
         release: () => this.#owned.close(),
         owned: () => this.#owned.scope.size,
         changed: feed.stateChanged.bind(feed),
@@ -88,6 +89,7 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
         return lifecycle.state;
       },
       isService: (value: unknown): value is AnyService => value instanceof Service,
+      self: this,
       addCleanup: (fn: () => unknown, label: string) => this.#owned.addCleanup(fn, label),
     };
     this.#owned = new Ownership<AnyService>(host);
@@ -144,21 +146,23 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
 
   /**
    * The core `Scope` of the current lifetime, which everything the service owns is released
-   * through; a stop closes it and the service gets a fresh one. Use it where an API wants a
-   * `Scope`, or `fork()` it for a shorter lifetime inside the service's. To release everything,
-   * call `stop()`, not `scope.close()`.
+   * through; a stop closes it (what is added to it afterwards is released at once) and the next
+   * start opens a fresh one. Use it where an API wants a `Scope`, or `fork()` it for a shorter
+   * lifetime inside the service's. To release everything, call `stop()`, not `scope.close()`.
    */
   get scope(): Scope {
     return this.#owned.scope;
   }
 
   /**
-   * Registers `fn` to run when the service stops (last added, first run), bounded by
-   * `cleanupTimeout`. Added while stopped, it runs at the next stop. Returns a function that
-   * removes it without running it.
+   * Registers `fn` to run when the service stops (last added, first run), bounded by the larger of
+   * `cleanupTimeout` and `options.timeout`. Added before the first start, it runs at the first
+   * stop; added once the service has stopped (or failed, or while it stops, after its scope
+   * closed), it runs at once and is reported, since nothing may outlive its owner. Returns a
+   * function that removes it without running it.
    */
-  addCleanup(fn: () => unknown, label = "cleanup"): () => void {
-    return this.#owned.addCleanup(fn, label);
+  addCleanup(fn: () => unknown, label = "cleanup", options?: CleanupOptions): () => void {
+    return this.#owned.addCleanup(fn, label, options);
   }
 
   /**
@@ -172,9 +176,13 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
     return this.#owned.own(resource, stopMethod);
   }
 
-  /** Owns a child service and starts it; resolves with it once started (rejects if it fails to start). */
+  /**
+   * Owns a child service and starts it; resolves with it once started (rejects if it fails to
+   * start). Rejects with a `ServiceError` for itself or an ancestor (a service that already owns
+   * this one): ownership is a tree. After this service stopped, the child is not started.
+   */
   adopt<C extends AnyService>(child: C): Promise<C> {
-    return this.#owned.adopt(child, this) as Promise<C>;
+    return this.#owned.adopt(child) as Promise<C>;
   }
 
   /** Starts a ManagedProcess owned by this service (stopped, with its whole process group, on stop). */

@@ -671,7 +671,7 @@ describe("on(event, fn)", () => {
 });
 
 describe("the service's scope", () => {
-  test("a stop closes the lifetime's scope and opens a fresh one; cleanups added while stopped run at the next stop", async () => {
+  test("a stop closes the lifetime's scope and the next start opens a fresh one; cleanups added while stopped run at once", async () => {
     const log: string[] = [];
     const s = track(new Service("lifetimes"));
     s.addCleanup(() => log.push("added before start"));
@@ -685,13 +685,21 @@ describe("the service's scope", () => {
     expect(log).toEqual(["forked scope", "added before start"]);
     expect(first.state).toBe("closed");
     expect(child.state).toBe("closed");
+    s.onError(() => {}); // the late cleanup is reported
+    s.addCleanup(() => log.push("added after stop"));
+    await waitFor(() => log.length === 3);
+    expect(s.health().owned).toBe(0);
+    await s.start();
     expect(s.scope).not.toBe(first);
     expect(s.scope.state).toBe("open");
-    s.addCleanup(() => log.push("added after stop"));
-    expect(s.health().owned).toBe(1);
-    await s.start();
+    s.addCleanup(() => log.push("second lifetime"));
     await s.stop();
-    expect(log).toEqual(["forked scope", "added before start", "added after stop"]);
+    expect(log).toEqual([
+      "forked scope",
+      "added before start",
+      "added after stop",
+      "second lifetime",
+    ]);
   });
 
   test("addCleanup of something that is not a function is an OptionsError naming the service", () => {

@@ -3,6 +3,7 @@
 import { collectLines, descendants, isAlive, waitFor } from "@specter/core/testing";
 import { Service } from "@specter/service";
 import { Watcher } from "@specter/watcher";
+import { adoptionCycle, lateAcquisitions, longTerminate } from "../fixtures/service-lifetimes.ts";
 import { group, pool, since } from "../lib.ts";
 
 const g = group("services");
@@ -118,6 +119,24 @@ await g.check(
         alive.length === 0,
     };
   },
+);
+
+await g.check(
+  "slow onStart acquires after stop (attach, startProcess owner, registry owner)",
+  "acquired after the service stopped: released at once (0 processes, 0 pending cleanups, no key), and reported",
+  lateAcquisitions,
+);
+
+await g.check(
+  "adoption cycle: b.adopt(a) after a.adopt(b); c.adopt(a) under a → b → c",
+  "refused with a ServiceError naming both; health(), /status and /healthz work; stop does not wait out cleanupTimeout",
+  adoptionCycle,
+);
+
+await g.check(
+  "terminateTimeout 3 s > cleanupTimeout 1 s (process ignores SIGTERM)",
+  "the owner's bound covers what it owns: `stopped` is reported only once the process tree is gone",
+  longTerminate,
 );
 
 await g.done();
