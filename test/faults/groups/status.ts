@@ -1,6 +1,13 @@
 /** Fault group: the status endpoint under load and misuse, on loopback only. */
+import { OptionsError } from "@specter/core";
+import { waitFor } from "@specter/core/testing";
 import { Registry, Service, serveStatus } from "@specter/service";
 import { Watcher } from "@specter/watcher";
+import {
+  countListeners,
+  eventsIn,
+  stalledClient,
+} from "../../../packages/service/test/sse-clients.ts";
 import { group, since } from "../lib.ts";
 
 const g = group("status");
@@ -99,7 +106,209 @@ await g.check("token set: requests without it", "401", async () => {
   };
 });
 
+await g.check(
+  "?token= on routes other than /events and the page",
+  "401 (the token stays out of URLs and logs); 200 on /events and /",
+  async () => {
+    const codes: string[] = [];
+    for (const path of ["status", "status/monitor", "healthz", "events", ""]) {
+      const res = await fetch(`${secured.url}${path}?token=s3cret`);
+      await res.body?.cancel();
+      codes.push(`/${path} ${res.status}`);
+    }
+    const expected = ["/status 401", "/status/monitor 401", "/healthz 401", "/events 200", "/ 200"];
+    return { figure: codes.join(", "), ok: codes.join() === expected.join() };
+  },
+);
+
+await g.check(
+  "Authorization: bearer (lower case), BEARER",
+  "200: schemes are case-insensitive",
+  async () => {
+    const codes: number[] = [];
+    for (const scheme of ["bearer", "BEARER"]) {
+      const res = await fetch(`${secured.url}status`, {
+        headers: { Authorization: `${scheme} s3cret` },
+      });
+      await res.arrayBuffer();
+      codes.push(res.status);
+    }
+    return { figure: `bearer ${codes[0]}, BEARER ${codes[1]}`, ok: codes.every((c) => c === 200) };
+  },
+);
+
+await g.check(
+  'hostname "0.0.0.0", "::", a LAN IP; no token',
+  "refused (OptionsError naming hostname, token, allowUnauthenticated); nothing listens",
+  async () => {
+    const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+    const port = probe.port as number;
+    await probe.stop(true);
+    const outcomes: string[] = [];
+    for (const hostname of ["0.0.0.0", "::", "192.168.1.20"]) {
+      try {
+        const started = serveStatus({ registry, hostname, port });
+        await started.stop();
+        outcomes.push(`${hostname} started`);
+      } catch (error) {
+        const m = (error as Error).message;
+        const named = ["hostname", "token", "allowUnauthenticated"].every((w) => m.includes(w));
+        outcomes.push(`${hostname} ${error instanceof OptionsError && named ? "refused" : m}`);
+      }
+    }
+    const listening = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    return {
+      figure: `${outcomes.join(", ")}; port ${listening ? "listening" : "not listening"}`,
+      ok: outcomes.every((o) => o.endsWith("refused")) && !listening,
+    };
+  },
+);
+
 await server.stop();
 await secured.stop();
 await registry.stop();
+
+// The issue's scenarios on a registry of their own, so the listeners counted are the streams'.
+const abused = new Registry();
+const listening = countListeners(abused);
+const ticker = abused.register(new Service("ticker", {}));
+await ticker.start();
+const open = serveStatus({ registry: abused });
+
+await g.check(
+  "5,000 HEAD /events (no token)",
+  "HEAD opens no stream: no listener left",
+  async () => {
+    for (let i = 0; i < 5000; i++) {
+      const res = await fetch(`${open.url}events`, { method: "HEAD" });
+      await res.arrayBuffer();
+    }
+    return { figure: `listeners after: ${listening()} (issue: 5,000)`, ok: listening() === 0 };
+  },
+);
+
+await g.check(
+  "then 10,000 events emitted",
+  "cost as with no client (issue: 7,130 ms CPU instead of 29 ms, RSS 53 → 272 MB)",
+  async () => {
+    const before = rssMb();
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < 10_000; i++) ticker.emit("tick", { i });
+    await new Promise((resolve) => setImmediate(resolve));
+    const cpu = process.cpuUsage(cpu0);
+    const ms = Math.round((cpu.user + cpu.system) / 1000);
+    const after = rssMb();
+    return {
+      figure: `CPU ${ms} ms, RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB`,
+      ok: ms < 500 && after - before < 20,
+    };
+  },
+);
+
+await g.check(
+  "server.stop() with a reading and a stalled stream",
+  "every stream ends, every listener is removed",
+  async () => {
+    const reading = await fetch(`${open.url}events`);
+    const reader = (reading.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const stalled = await stalledClient(open.port);
+    try {
+      await waitFor(() => listening() === 2, { message: "both streams to listen" });
+      await open.stop();
+      const left = listening();
+      let ended = false;
+      try {
+        for (;;) if ((await reader.read()).done) break;
+        ended = true;
+      } catch {
+        ended = true;
+      }
+      return {
+        figure: `listeners after stop(): ${left}; reading stream ${ended ? "ended" : "open"}`,
+        ok: left === 0 && ended,
+      };
+    } finally {
+      await stalled.kill();
+    }
+  },
+);
+await abused.stop();
+
+/**
+ * One `/events` client that never reads while a watcher produces 1,000 values of 1 MB (the
+ * issue: host RSS 50 → 1,064 MB), then reads: every value is delivered or counted as dropped.
+ */
+async function neverReading(options: { maxEventBytes?: number; maxQueuedBytes?: number }) {
+  const reg = new Registry();
+  let activities = 0;
+  reg.onActivity(() => activities++);
+  const streams = countListeners(reg);
+  const svc = reg.register(new Service("big", {}));
+  await svc.start();
+  const srv = serveStatus({ registry: reg, ...options });
+  const client = await stalledClient(srv.port);
+  try {
+    await waitFor(() => streams() === 1, { message: "the stream to listen" });
+    activities = 0;
+    const before = rssMb();
+    let n = 0;
+    const watcher = svc.own(
+      new Watcher("mb", { poll: () => `${n++}:`.padEnd(1 << 20, "x"), interval: "5ms" }),
+    );
+    watcher.start();
+    await waitFor(() => n >= 1000, { timeout: 30_000, message: "1,000 values" });
+    await watcher.stop();
+    const after = rssMb();
+    const text = client.read();
+    const count = () => {
+      const dropped = eventsIn(text(), "dropped").reduce<number>(
+        (sum, d) => sum + (d as { count: number }).count,
+        0,
+      );
+      // Every whole event but the stream's own.
+      const sent = text()
+        .split("\n\n")
+        .slice(0, -1)
+        .filter(
+          (block) => /^event: /m.test(block) && !/^event: (hello|dropped)$/m.test(block),
+        ).length;
+      return { dropped, sent };
+    };
+    await waitFor(() => count().dropped + count().sent === activities, {
+      timeout: 10_000,
+      message: "every event delivered or counted as dropped",
+    }).catch(() => {});
+    const { dropped, sent } = count();
+    const markers = eventsIn(text(), "watcher-value").filter((v) =>
+      String((v as { value: unknown }).value).startsWith("[too large:"),
+    ).length;
+    return {
+      figure: `RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB; ${activities} events: ${sent} sent (${markers} as too-large markers), ${dropped} dropped`,
+      ok:
+        after - before < 50 &&
+        dropped + sent === activities &&
+        (options.maxEventBytes === undefined ? markers === 1000 : dropped > 0),
+    };
+  } finally {
+    await client.kill();
+    await srv.stop();
+    await reg.stop();
+  }
+}
+
+await g.check(
+  "never-reading /events client, 1,000 × 1 MB values",
+  "RSS flat (issue: 50 → 1,064 MB); values over maxEventBytes (64 KiB) sent as markers",
+  () => neverReading({}),
+);
+await g.check(
+  "same, maxEventBytes 2 MiB, maxQueuedBytes 4 MiB",
+  "RSS within the byte budget; the oldest dropped and counted",
+  () => neverReading({ maxEventBytes: 2 << 20, maxQueuedBytes: 4 << 20 }),
+);
+
 await g.done();

@@ -94,8 +94,8 @@ export function serveStatus(options: ServeStatusOptions = {}): StatusServer {
     url: server.url.href,
     port: server.port as number,
     stop: () => {
-      // Ended here, not only by the closing of their connections: a client that stopped reading
-      // has a stream Bun is not pulling from, and its listener would otherwise wait on Bun.
+      // Ended here as well as by Bun, which cancels each body as it closes the connections: the
+      // listeners go at once, whatever becomes of a stream Bun was not pulling from.
       streams.closeAll();
       stopped ??= server.stop(true);
       return stopped;
