@@ -15,6 +15,7 @@ import {
   type StatusServer,
   serveStatus,
 } from "../src/index.ts";
+import { countListeners } from "./sse-clients.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -274,31 +275,20 @@ describe("status endpoint", () => {
 
   test("HEAD /events answers the headers and leaves no listener behind; a closed stream leaves none either", async () => {
     const { server, registry } = await setup();
-    let listening = 0;
-    const onActivity = registry.onActivity.bind(registry);
-    registry.onActivity = (fn) => {
-      listening++;
-      const off = onActivity(fn);
-      let removed = false;
-      return () => {
-        if (!removed) listening--;
-        removed = true;
-        off();
-      };
-    };
+    const listening = countListeners(registry);
     for (let i = 0; i < 5; i++) {
       const head = await get(server, "/events", { method: "HEAD" });
       expect(head.status).toBe(200);
       expect(head.headers.get("content-type")).toBe("text/event-stream");
       expect(await head.text()).toBe("");
     }
-    expect(listening).toBe(0);
+    expect(listening()).toBe(0);
     const res = await get(server, "/events");
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
-    expect(listening).toBe(1);
+    expect(listening()).toBe(1);
     await reader.cancel();
-    await waitFor(() => listening === 0, { message: "the closed stream's listener to go" });
+    await waitFor(() => listening() === 0, { message: "the closed stream's listener to go" });
   });
 
   test("stop() closes the server and its open event streams", async () => {
