@@ -201,4 +201,167 @@ await g.check(
   },
 );
 
+/**
+ * A culprit whose poll returns normally but leaves a timer that kills the worker, with three busy
+ * neighbours on a one-worker pool, and a fourth neighbour started right after the first death
+ * (its module loads while the worker keeps dying). Issue 15 measured 10 s; 6 s here.
+ */
+async function strayTimer(how: "throw" | "exit") {
+  const p = pool({ size: 1 });
+  const start = (name: string) => {
+    const w = new Watcher(name, {
+      poll: { module: sources, export: "counter" },
+      interval: "100ms",
+      timeout: "1s",
+      pool: p,
+    });
+    w.onError(() => {});
+    return w.start();
+  };
+  const ns = [1, 2, 3].map((i) => start(`neighbour-${i}`));
+  const culprit = new Watcher(`stray-${how}`, {
+    poll: { module: sources, export: "leavesKillerTimer", args: [how, 50] },
+    interval: "300ms",
+    initialBackoff: "100ms",
+    pool: p,
+  });
+  let culpritErrors = 0;
+  culprit.onError(() => void culpritErrors++);
+  const t0 = performance.now();
+  culprit.start();
+  await waitFor(() => p.stats().deaths > 0, { timeout: 3000 });
+  ns.push(start("late-neighbour"));
+  await waitFor(() => culprit.health().quarantined, { timeout: 6000 });
+  const deathsToQuarantine = p.stats().deaths;
+  await Bun.sleep(Math.max(0, 6000 - since(t0))); // the rest of a fixed window, as the issue measured
+  const hs = ns.map((w) => w.health());
+  const neighbourErrors = hs.map((h) => h.errorCount);
+  const failed = hs.filter((h) => h.state === "failed").length;
+  const quarantined = culprit.health().quarantined;
+  const deaths = p.stats().deaths;
+  await Promise.all([culprit, ...ns].map((w) => w.stop()));
+  return {
+    figure: `in 6 s: ${deaths} worker deaths; culprit ${culpritErrors} errors, quarantined ${quarantined} after ${deathsToQuarantine} deaths; 4 neighbours' errors ${neighbourErrors.join("/")}, ended failed ${failed}, delivered ${hs.map((h) => h.delivered).join("/")}`,
+    ok:
+      quarantined &&
+      culpritErrors > 0 &&
+      deathsToQuarantine <= 5 &&
+      failed === 0 &&
+      neighbourErrors.every((e) => e === 0),
+  };
+}
+
+await g.check(
+  "source whose leftover setTimeout throws, 3 busy neighbours on a shared worker",
+  "the culprit is blamed and quarantined within a few deaths; neighbours get no error and never end failed",
+  () => strayTimer("throw"),
+);
+
+await g.check(
+  "source whose leftover setTimeout calls process.exit, 3 busy neighbours on a shared worker",
+  "the culprit is blamed and quarantined within a few deaths; neighbours get no error and never end failed",
+  () => strayTimer("exit"),
+);
+
+await g.check(
+  "module with a top-level for(;;){} on a one-worker pool (10 s; issue 15 measured 15 s)",
+  "the culprit is blamed (load error), not imported again; its neighbour keeps delivering",
+  async () => {
+    const p = pool({ size: 1 });
+    const neighbour = new Watcher("neighbour", {
+      poll: { module: sources, export: "counter" },
+      interval: "200ms",
+      timeout: "1s",
+      pool: p,
+    });
+    neighbour.onError(() => {});
+    neighbour.start();
+    const spins = new Watcher("spins", {
+      poll: { module: new URL("spin-at-load.ts", fixtures), export: "poll" },
+      interval: "200ms",
+      timeout: "200ms",
+      initialBackoff: "200ms",
+      pool: p,
+    });
+    const errors: string[] = [];
+    spins.onError((e) => void errors.push(`${e.phase}: ${e.message}`));
+    const t0 = performance.now();
+    spins.start();
+    await Bun.sleep(10_000); // a fixed window: values delivered in it are the figure
+    const delivered = neighbour.health().delivered;
+    const { state } = spins.health();
+    const load = errors.find((e) => e.startsWith("load:")) ?? "none";
+    const deaths = p.stats().deaths;
+    await Promise.all([neighbour.stop(), spins.stop()]);
+    return {
+      figure: `neighbour delivered ${delivered} of ~${Math.round(since(t0) / 200)} values; culprit ${errors.length} errors, ended ${state} (${load.slice(0, 120)}…); ${deaths} worker deaths`,
+      ok: state === "failed" && load !== "none" && deaths <= 2 && delivered >= 35,
+    };
+  },
+);
+
+/** Runs native-poller.ts in a child process: what is left after stop(), and when it exits. */
+async function nativePoller(how: "sleepSync" | "spawnSync") {
+  const child = Bun.spawn(
+    ["bun", new URL("native-poller.ts", fixtures).pathname, how, "5000", "10000"],
+    { stdout: "pipe", stderr: "ignore" },
+  );
+  const out = await new Response(child.stdout).text();
+  await child.exited;
+  const exitedAt = Date.now();
+  const r = JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
+  const exitMs = exitedAt - r.stoppedAt;
+  return {
+    figure: `5 s of 200 ms timeouts, each call blocked 10 s: ${r.kills} kill(s), ${r.errors} errors, unkillable reported ${r.unkillable}; after stop() (${r.stopMs} ms): +${r.threads} threads, ${r.sleeps} sleep processes, +${r.rssMb} MB RSS; host exited ${(exitMs / 1000).toFixed(1)} s after stop()`,
+    ok: r.kills === 1 && r.unkillable && r.stopMs < 1000 && r.sleeps <= 1 && exitMs < 10_000,
+  };
+}
+
+await g.check(
+  "poll blocked in Bun.spawnSync(['sleep','10']) with a 200 ms timeout (issue 15: sleep 30, 10 s)",
+  "killed once; no other worker for it while its thread lives (unkillable in health); stop() is not held; the host exits when the native call returns",
+  () => nativePoller("spawnSync"),
+);
+
+await g.check(
+  "poll blocked in Bun.sleepSync(10_000) with a 200 ms timeout (issue 15: 30 s, 10 s)",
+  "killed once; no other worker for it while its thread lives (unkillable in health); stop() is not held; the host exits when the native call returns",
+  () => nativePoller("sleepSync"),
+);
+
+await g.check(
+  "worker whose source allocates until 'Out of memory' (~2 GB held)",
+  "the worker is recycled and the memory given back; the restart shows in health",
+  async () => {
+    const p = pool({ size: 1 });
+    const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+    const hog = new Watcher("hog", {
+      poll: { module: sources, export: "fillsMemory" },
+      interval: "1h",
+      initialBackoff: "1h",
+      pool: p,
+    });
+    hog.onError(() => {});
+    let peak = mb();
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, mb());
+    }, 20);
+    hog.start();
+    await waitFor(() => hog.health().workerRestarts === 1, { timeout: 20_000 });
+    clearInterval(sampler);
+    await waitFor(() => p.stats().workers === 0, { timeout: 3000 });
+    // The ended worker's heap is unmapped a moment after its close event.
+    const t0 = performance.now();
+    await waitFor(() => mb() < 200, { timeout: 5000 }).catch(() => {});
+    const after = mb();
+    const releasedMs = since(t0);
+    const reason = hog.health().lastWorkerRestart?.reason ?? "none";
+    await hog.stop();
+    return {
+      figure: `RSS peak ${peak} MB, ${after} MB ${releasedMs} ms after the recycled worker closed (before stop); restart: "${reason}"`,
+      ok: after < 200 && reason.includes("ran out of memory"),
+    };
+  },
+);
+
 await g.done();
