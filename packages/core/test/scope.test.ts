@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type CleanupError, OptionsError, Scope } from "../src/index.ts";
+import { waitFor } from "../src/testing/index.ts";
 
 /** A scope whose errors are collected instead of printed. */
 function scope(name = "test", cleanupTimeout: number | string = "1s") {
@@ -203,5 +204,69 @@ describe("Scope", () => {
     expect(String(printed[0]?.[0])).toContain(
       'onError threw while reporting "widget failed: boom"',
     );
+  });
+
+  test("a cleanup's own timeout, when longer, is waited for instead of cleanupTimeout", async () => {
+    const { s, errors } = scope("process owner", 50);
+    const ended: string[] = [];
+    s.addCleanup(() => Bun.sleep(150).then(() => ended.push("short bound")), "short bound", {
+      timeout: 10,
+    });
+    s.addCleanup(() => Bun.sleep(150).then(() => ended.push("process")), "process", {
+      timeout: "2s",
+    });
+    await s.close();
+    // The 2 s bound covers the process; a timeout shorter than cleanupTimeout does not shorten it.
+    expect(ended).toEqual(["process"]);
+    expect(errors.map((e) => [e.label, e.reason, e.message])).toEqual([
+      [
+        "short bound",
+        "timeout",
+        "short bound did not finish within 50ms (cleanupTimeout); moved on",
+      ],
+    ]);
+  });
+
+  test("a cleanup abandoned at its own timeout says so, and its later failure is reported too", async () => {
+    const { s, errors } = scope("owner", 20);
+    const { promise: stuck, reject } = Promise.withResolvers<void>();
+    s.addCleanup(() => stuck, "worker", { timeout: 40 });
+    await s.close();
+    expect(errors.map((e) => e.message)).toEqual([
+      "worker did not finish within 40ms (its timeout); moved on",
+    ]);
+    reject(new Error("survived SIGKILL"));
+    await waitFor(() => errors.length === 2);
+    expect(errors[1]?.reason).toBe("failed");
+    expect(errors[1]?.message).toBe(
+      "worker failed after it was abandoned (its timeout 40ms): survived SIGKILL",
+    );
+  });
+
+  test("timeout: Infinity waits without a bound; a bad timeout is an OptionsError", async () => {
+    const { s, errors } = scope("unbounded", 10);
+    let done = false;
+    s.addCleanup(() => Bun.sleep(60).then(() => (done = true)), "child", { timeout: Infinity });
+    await s.close();
+    expect(done).toBe(true);
+    expect(errors).toEqual([]);
+    const open = new Scope("checks");
+    expect(() => open.addCleanup(() => {}, "x", { timeout: -1 })).toThrow(
+      /Scope "checks".addCleanup\(\): option "timeout" got -1: expected a duration greater than 0/,
+    );
+    expect(() => open.addCleanup(() => {}, "x", { timout: 5 } as never)).toThrow(
+      /option "timout" got 5: expected no such option; known options are timeout/,
+    );
+    expect(open.size).toBe(0);
+  });
+
+  test("a cleanup added after close runs at once, whatever its timeout", async () => {
+    const { s } = scope();
+    await s.close();
+    const ran: string[] = [];
+    s.addCleanup(() => ran.push("plain"));
+    s.addCleanup(() => ran.push("bounded"), "bounded", { timeout: "5s" });
+    await waitFor(() => ran.length === 2);
+    expect(s.size).toBe(0);
   });
 });

@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Scope } from "@specter/core";
+import { descendants, isAlive, waitFor } from "@specter/core/testing";
+import { ManagedProcess } from "@specter/process";
+import { Service } from "../src/index.ts";
+
+const started: { stop(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop()));
+});
+
+/** sh and a sleep, both ignoring SIGTERM: they end only by SIGKILL, after `terminateTimeout`. */
+const STUBBORN = ["sh", "-c", "trap '' TERM; sleep 30 & wait"];
+
+/** The pids of a started process's tree, once its child is up. */
+async function treeOf(proc: ManagedProcess): Promise<number[]> {
+  const pid = proc.pid as number;
+  await waitFor(() => descendants(pid).length === 1);
+  return [pid, ...descendants(pid)];
+}
+
+describe("an owner's cleanup bound covers what it owns", () => {
+  test("a service with cleanupTimeout 200ms waits for its process's terminateTimeout (1s)", async () => {
+    const s = new Service("short-bound", { cleanupTimeout: "200ms" });
+    started.push(s);
+    const errors: string[] = [];
+    s.onError((e) => void errors.push(e.message));
+    await s.start();
+    const proc = s.startProcess(STUBBORN, { name: "stubborn", terminateTimeout: "1s" });
+    const pids = await treeOf(proc);
+    await s.stop();
+    expect(s.state).toBe("stopped");
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(proc.lastExit?.killed).toBe(true);
+    expect(errors).toEqual([]);
+  }, 10_000);
+
+  test("attach() to a core Scope and to a Service passes the process's own bound", async () => {
+    const scope = new Scope("request", { cleanupTimeout: "100ms" });
+    const svc = new Service("attached", { cleanupTimeout: "100ms" });
+    started.push(svc);
+    await svc.start();
+    const procs = [scope, svc].map((owner) =>
+      new ManagedProcess("stubborn", { terminateTimeout: "700ms" }).attach(owner).start(STUBBORN),
+    );
+    started.push(...procs);
+    const pids = (await Promise.all(procs.map(treeOf))).flat();
+    await Promise.all([scope.close(), svc.stop()]);
+    expect(pids.filter(isAlive)).toEqual([]);
+  }, 10_000);
+
+  test("a parent with a short bound waits for a child service whose process needs longer", async () => {
+    const parent = new Service("parent", { cleanupTimeout: "100ms" });
+    const child = new Service("child", { cleanupTimeout: "100ms" });
+    started.push(parent);
+    await parent.start();
+    await parent.adopt(child);
+    const proc = child.startProcess(STUBBORN, { name: "stubborn", terminateTimeout: "700ms" });
+    const pids = await treeOf(proc);
+    await parent.stop();
+    expect([parent.state, child.state]).toEqual(["stopped", "stopped"]);
+    expect(pids.filter(isAlive)).toEqual([]);
+  }, 10_000);
+
+  test("an owner whose addCleanup takes (fn, label) only still owns an attached process", async () => {
+    const cleanups: (() => unknown)[] = [];
+    const owner = { addCleanup: (fn: () => unknown, _label?: string) => void cleanups.push(fn) };
+    const proc = new ManagedProcess("legacy").attach(owner).start(["sleep", "30"]);
+    started.push(proc);
+    const pid = proc.pid as number;
+    await Promise.all(cleanups.map((fn) => fn()));
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  test("a cleanup abandoned anyway is reported by name, and so is how it ended", async () => {
+    const s = new Service("abandons", { cleanupTimeout: "30ms" });
+    started.push(s);
+    const errors: string[] = [];
+    s.onError((e) => void errors.push(e.message));
+    await s.start();
+    const { promise: pool, reject } = Promise.withResolvers<void>();
+    s.addCleanup(() => pool, "db pool", { timeout: "60ms" });
+    await s.stop();
+    expect(errors).toEqual([
+      'service "abandons": db pool did not finish within 60ms (its timeout); moved on',
+    ]);
+    reject(new Error("connection reset"));
+    await waitFor(() => errors.length === 2);
+    expect(errors[1]).toBe(
+      'service "abandons": db pool failed after it was abandoned (its timeout 60ms): connection reset',
+    );
+  });
+});
