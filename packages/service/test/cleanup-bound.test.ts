@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
 import { Scope } from "@specter/core";
 import { descendants, isAlive, waitFor } from "@specter/core/testing";
 import { ManagedProcess } from "@specter/process";
+import { Watcher, WorkerPool } from "@specter/watcher";
 import { Service } from "../src/index.ts";
+import { spinMarker } from "./fixtures/spin-source.ts";
 
 const started: { stop(): Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -60,6 +63,26 @@ describe("an owner's cleanup bound covers what it owns", () => {
     await parent.stop();
     expect([parent.state, child.state]).toEqual(["stopped", "stopped"]);
     expect(pids.filter(isAlive)).toEqual([]);
+  }, 10_000);
+
+  test("a service with cleanupTimeout 100ms waits for its watcher's stopTimeout (600ms)", async () => {
+    const pool = new WorkerPool({ size: 1 });
+    const s = new Service("watching", { cleanupTimeout: "100ms" });
+    started.push(s);
+    const errors: string[] = [];
+    s.onError((e) => void errors.push(e.message));
+    await s.start();
+    const spin = { module: new URL("./fixtures/spin-source.ts", import.meta.url), export: "spin" };
+    const watcher = s.own(
+      new Watcher("stuck", { poll: spin, interval: "1s", stopTimeout: "600ms", pool }),
+    );
+    watcher.start();
+    await waitFor(() => existsSync(spinMarker()), { timeout: 5_000 });
+    rmSync(spinMarker());
+    await s.stop();
+    expect(watcher.state).toBe("stopped");
+    expect(pool.stats().workers).toBe(0);
+    expect(errors).toEqual([]);
   }, 10_000);
 
   test("an owner whose addCleanup takes (fn, label) only still owns an attached process", async () => {

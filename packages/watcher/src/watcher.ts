@@ -91,6 +91,11 @@ export class Watcher<T = unknown, V = T> {
     return state === "running" || state === "backoff";
   }
 
+  /** Milliseconds `stop()` waits for the source before killing its worker (owners wait as long). */
+  get stopTimeout(): number {
+    return this.#config.stopTimeout;
+  }
+
   /** The last value delivered to subscribers (after `transform`), or `undefined`. */
   get lastValue(): V | undefined {
     return this.#delivery.last;
