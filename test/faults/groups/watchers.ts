@@ -251,17 +251,16 @@ async function strayTimer(how: "throw" | "exit") {
   };
 }
 
-await g.check(
-  "source whose leftover setTimeout throws, 3 busy neighbours on a shared worker",
-  "the culprit is blamed and quarantined within a few deaths; neighbours get no error and never end failed",
-  () => strayTimer("throw"),
-);
-
-await g.check(
-  "source whose leftover setTimeout calls process.exit, 3 busy neighbours on a shared worker",
-  "the culprit is blamed and quarantined within a few deaths; neighbours get no error and never end failed",
-  () => strayTimer("exit"),
-);
+for (const [how, does] of [
+  ["throw", "throws"],
+  ["exit", "calls process.exit"],
+] as const) {
+  await g.check(
+    `source whose leftover setTimeout ${does}, 3 busy neighbours on a shared worker`,
+    "the culprit is blamed and quarantined within a few deaths; neighbours get no error and never end failed",
+    () => strayTimer(how),
+  );
+}
 
 await g.check(
   "module with a top-level for(;;){} on a one-worker pool (10 s; issue 15 measured 15 s)",
@@ -317,17 +316,16 @@ async function nativePoller(how: "sleepSync" | "spawnSync") {
   };
 }
 
-await g.check(
-  "poll blocked in Bun.spawnSync(['sleep','10']) with a 200 ms timeout (issue 15: sleep 30, 10 s)",
-  "killed once; no other worker for it while its thread lives (unkillable in health); stop() is not held; the host exits when the native call returns",
-  () => nativePoller("spawnSync"),
-);
-
-await g.check(
-  "poll blocked in Bun.sleepSync(10_000) with a 200 ms timeout (issue 15: 30 s, 10 s)",
-  "killed once; no other worker for it while its thread lives (unkillable in health); stop() is not held; the host exits when the native call returns",
-  () => nativePoller("sleepSync"),
-);
+for (const [how, call] of [
+  ["spawnSync", "Bun.spawnSync(['sleep','10'])"],
+  ["sleepSync", "Bun.sleepSync(10_000)"],
+] as const) {
+  await g.check(
+    `poll blocked in ${call} with a 200 ms timeout (issue 15: 30 s, over 10 s)`,
+    "killed once; no other worker for it while its thread lives (unkillable in health); stop() is not held; the host exits when the native call returns",
+    () => nativePoller(how),
+  );
+}
 
 await g.check(
   "worker whose source allocates until 'Out of memory' (~2 GB held)",
