@@ -22,13 +22,19 @@ async function treeOf(proc: ManagedProcess): Promise<number[]> {
   return [pid, ...descendants(pid)];
 }
 
+/** A started service with a short `cleanupTimeout`, stopped after the test; its errors collected. */
+async function startedService(name: string, cleanupTimeout: string) {
+  const s = new Service(name, { cleanupTimeout });
+  started.push(s);
+  const errors: string[] = [];
+  s.onError((e) => void errors.push(e.message));
+  await s.start();
+  return { s, errors };
+}
+
 describe("an owner's cleanup bound covers what it owns", () => {
   test("a service with cleanupTimeout 200ms waits for its process's terminateTimeout (1s)", async () => {
-    const s = new Service("short-bound", { cleanupTimeout: "200ms" });
-    started.push(s);
-    const errors: string[] = [];
-    s.onError((e) => void errors.push(e.message));
-    await s.start();
+    const { s, errors } = await startedService("short-bound", "200ms");
     const proc = s.startProcess(STUBBORN, { name: "stubborn", terminateTimeout: "1s" });
     const pids = await treeOf(proc);
     await s.stop();
@@ -67,11 +73,7 @@ describe("an owner's cleanup bound covers what it owns", () => {
 
   test("a service with cleanupTimeout 100ms waits for its watcher's stopTimeout (600ms)", async () => {
     const pool = new WorkerPool({ size: 1 });
-    const s = new Service("watching", { cleanupTimeout: "100ms" });
-    started.push(s);
-    const errors: string[] = [];
-    s.onError((e) => void errors.push(e.message));
-    await s.start();
+    const { s, errors } = await startedService("watching", "100ms");
     const spin = { module: new URL("./fixtures/spin-source.ts", import.meta.url), export: "spin" };
     const watcher = s.own(
       new Watcher("stuck", { poll: spin, interval: "1s", stopTimeout: "600ms", pool }),
@@ -96,11 +98,7 @@ describe("an owner's cleanup bound covers what it owns", () => {
   });
 
   test("a cleanup abandoned anyway is reported by name, and so is how it ended", async () => {
-    const s = new Service("abandons", { cleanupTimeout: "30ms" });
-    started.push(s);
-    const errors: string[] = [];
-    s.onError((e) => void errors.push(e.message));
-    await s.start();
+    const { s, errors } = await startedService("abandons", "30ms");
     const { promise: pool, reject } = Promise.withResolvers<void>();
     s.addCleanup(() => pool, "db pool", { timeout: "60ms" });
     await s.stop();
