@@ -5,10 +5,19 @@
  */
 import type { SourceCleanup } from "./types.ts";
 
-/** Told of each registered cleanup that names a process (for a Worker, see owned-pids.ts). */
+/** What a registered cleanup holds that the main thread can end for a killed Worker. */
+export type Held = { pid: number } | { fd: number };
+
+/** Told of each registered cleanup that holds a process or an fd (for a Worker, see owned-pids.ts). */
 export interface CleanupWatch {
-  added(pid: number): void;
-  removed(pid: number): void;
+  added(held: Held): void;
+  removed(held: Held): void;
+}
+
+interface Entry {
+  cleanup: SourceCleanup;
+  /** Read at registration: a closed `FileHandle`'s `fd` reads -1. */
+  held: Held | undefined;
 }
 
 /** The pid of a cleanup that is a process (`Bun.spawn`'s subprocess, or anything with `pid` and `kill`). */
@@ -18,8 +27,33 @@ export function pidOf(cleanup: SourceCleanup): number | undefined {
   return typeof pid === "number" && typeof kill === "function" ? pid : undefined;
 }
 
+/**
+ * The fd of a disposable cleanup that has one: a `FileHandle` (`fs/promises` `open()`), or
+ * `{ fd, [Symbol.dispose]() }` around a number from `openSync`.
+ */
+function fdOf(cleanup: SourceCleanup): number | undefined {
+  if (typeof cleanup !== "object" || cleanup === null) return undefined;
+  const c = cleanup as {
+    fd?: unknown;
+    [Symbol.asyncDispose]?: unknown;
+    [Symbol.dispose]?: unknown;
+  };
+  const disposable =
+    typeof c[Symbol.asyncDispose] === "function" || typeof c[Symbol.dispose] === "function";
+  return disposable && Number.isInteger(c.fd) && (c.fd as number) >= 0
+    ? (c.fd as number)
+    : undefined;
+}
+
+function heldBy(cleanup: SourceCleanup): Held | undefined {
+  const pid = pidOf(cleanup);
+  if (pid !== undefined) return { pid };
+  const fd = fdOf(cleanup);
+  return fd === undefined ? undefined : { fd };
+}
+
 export class Cleanups {
-  #list: SourceCleanup[] = [];
+  #list: Entry[] = [];
   #closed = false;
   #running: Promise<void> | undefined;
 
@@ -36,14 +70,14 @@ export class Cleanups {
       void runOne(cleanup);
       return () => {};
     }
-    this.#list.push(cleanup);
-    const pid = pidOf(cleanup);
-    if (pid !== undefined) this.watch?.added(pid);
+    const entry: Entry = { cleanup, held: this.watch ? heldBy(cleanup) : undefined };
+    this.#list.push(entry);
+    if (entry.held) this.watch?.added(entry.held);
     return () => {
-      const index = this.#list.lastIndexOf(cleanup);
+      const index = this.#list.lastIndexOf(entry);
       if (index < 0) return;
       this.#list.splice(index, 1);
-      if (pid !== undefined) this.watch?.removed(pid);
+      if (entry.held) this.watch?.removed(entry.held);
     };
   }
 
@@ -58,10 +92,14 @@ export class Cleanups {
     const list = this.#list;
     this.#list = [];
     for (let i = list.length - 1; i >= 0; i--) {
-      const cleanup = list[i] as SourceCleanup;
+      const { cleanup, held } = list[i] as Entry;
+      // An fd is forgotten before it is closed, a process after it ended: were the Worker killed
+      // in between, the main thread would then leave an fd open (never close a number the host
+      // reopened) and kill nothing that is not still that child.
+      const fd = held !== undefined && "fd" in held;
+      if (fd) this.watch?.removed(held);
       await runOne(cleanup);
-      const pid = pidOf(cleanup);
-      if (pid !== undefined) this.watch?.removed(pid);
+      if (held && !fd) this.watch?.removed(held);
     }
   }
 }

@@ -40,8 +40,8 @@ export function openSession(
       ? new WorkerPool({ size: 1 })
       : (config.pool ?? WorkerPool.default);
   listenForOwned();
-  // A source's registered subprocesses outlive a Worker that died before its cleanups ran: end
-  // them when the session moves to a new Worker and when it closes.
+  // A source's registered subprocesses and fds outlive a Worker that died before its cleanups
+  // ran: end them when the session moves to a new Worker and when it closes (stop() waits).
   const session = new WorkerSession(
     name,
     spec,
@@ -56,6 +56,6 @@ export function openSession(
 }
 
 function releaseThen(id: number, then: () => void): void {
-  releaseOwned(id);
+  void releaseOwned(id);
   then();
 }

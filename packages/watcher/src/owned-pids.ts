@@ -1,16 +1,17 @@
 /**
- * Subprocesses that sources in Workers registered with `context.onClose`, known to the main
- * thread so it can end them when the Worker cannot: a killed Worker runs no more code, and what it
- * opened belongs to the host process (a Worker is a thread of it). Its file descriptors cannot be
- * told apart from the host's own and stay open; its registered children are killed here (SIGKILL,
- * after checking that the pid is still that child of this process, by its start time). Unregistered
- * children and every fd leak: a source that holds them should use `isolation: "process"`.
+ * Subprocesses and file descriptors that sources in Workers registered with `context.onClose`,
+ * known to the main thread so it can end them when the Worker cannot: a killed Worker runs no more
+ * code, and what it opened belongs to the host process (a Worker is a thread of it). Its registered
+ * children are killed here (SIGKILL, after checking that the pid is still that child of this
+ * process, by its start time); its registered fds are closed by owned-fds.ts. What it did not
+ * register leaks: a source that holds such things should use `isolation: "process"`.
  *
  * The notes travel on a BroadcastChannel rather than the Worker's own port so that one posted just
  * before the Worker hangs still arrives, and so that the main side needs no change to how a
  * session's messages are routed. Internal.
  */
 import { readStat } from "@specter/core";
+import { noteFd, releaseFds } from "./owned-fds.ts";
 import { CHANNEL, type Note } from "./owned-notes.ts";
 
 let listener: BroadcastChannel | undefined;
@@ -23,7 +24,12 @@ export function listenForOwned(): void {
   listener = new BroadcastChannel(CHANNEL);
   (listener as BroadcastChannel & { unref?(): void }).unref?.();
   listener.addEventListener("message", (event) => {
-    const { id, pid, owned: isOwned } = (event as MessageEvent<Note>).data;
+    const note = (event as MessageEvent<Note>).data;
+    if ("fd" in note) {
+      noteFd(note.id, note.fd, note.tid, note.file, note.owned);
+      return;
+    }
+    const { id, pid, owned: isOwned } = note;
     let pids = owned.get(id);
     if (isOwned) {
       // Its start time, read here (the Worker stays free of /proc readers): the child was just
@@ -43,24 +49,27 @@ export function listenForOwned(): void {
 }
 
 /**
- * Kills what session `id` registered and did not release (its Worker died before its cleanups
- * ran), and forgets it. Returns how many were killed.
+ * Ends what session `id` registered and did not release (its Worker died before its cleanups
+ * ran), and forgets it: its children at once, its fds once its Worker's thread has ended (the
+ * promise settles after a first pass).
  */
-export function releaseOwned(id: number): number {
+export function releaseOwned(id: number): Promise<void> {
+  killOwned(id);
+  return releaseFds(id);
+}
+
+function killOwned(id: number): void {
   const pids = owned.get(id);
-  if (!pids) return 0;
+  if (!pids) return;
   owned.delete(id);
-  let killed = 0;
   for (const [pid, start] of pids) {
     const stat = readStat(pid);
     if (!stat || stat.state === "Z" || stat.startTime !== start || stat.ppid !== process.pid)
       continue;
     try {
       process.kill(pid, "SIGKILL");
-      killed++;
     } catch {
       // Gone in the meantime.
     }
   }
-  return killed;
 }

@@ -6,12 +6,14 @@ export type { ErrorPhase, Isolation, WatcherHealth, WatcherMode, WatcherState } 
 
 /**
  * What `onClose` takes: a function, something disposable (`await using`-style, such as a
- * `FileHandle`), or a subprocess (`Bun.spawn`'s: anything with `pid` and `kill()`).
+ * `FileHandle`; with the `fd` it closes, a killed Worker's is closed from the main thread), or a
+ * subprocess (`Bun.spawn`'s: anything with `pid` and `kill()`).
  */
 export type SourceCleanup =
   | (() => unknown)
   | AsyncDisposable
   | Disposable
+  | ((AsyncDisposable | Disposable) & { readonly fd: number })
   | { readonly pid: number; kill(): void };
 
 /** What a poll function or stream factory is given. */
@@ -23,8 +25,9 @@ export interface SourceContext {
    * stream's cleanups run when that stream ends or the watcher stops; a poll's run when the
    * watcher stops (or fails for good), not between polls. Last registered first, each awaited;
    * `stop()` waits for them up to `stopTimeout`. Returns a function that unregisters it. In a
-   * Worker that is killed (a hung source) no code can run: only registered subprocesses are then
-   * killed from the main thread; with `isolation: "process"` the OS reclaims everything.
+   * Worker that is killed (a hung source) no code can run: its registered subprocesses are then
+   * killed, and its registered fds (disposables with `fd`) closed, from the main thread; with
+   * `isolation: "process"` the OS reclaims everything.
    * A watcher always passes it; it is optional only so that code calling a source directly (a
    * test) may pass `{ signal }` alone: call it as `context.onClose?.(…)`.
    */

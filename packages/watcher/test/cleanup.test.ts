@@ -1,5 +1,8 @@
 /** context.onClose: cleanups registered by sources run on stop, on the main thread and in workers. */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isAlive, openFds, waitFor } from "@specter/core/testing";
 import type { SourceContext } from "../src/index.ts";
 import type { Held } from "./fixtures/holds-resources.ts";
@@ -7,6 +10,55 @@ import { stoppedAfterEach } from "./helpers.ts";
 
 const HOLDS = new URL("./fixtures/holds-resources.ts", import.meta.url);
 const make = stoppedAfterEach();
+
+const dir = mkdtempSync(join(tmpdir(), "specter-cleanup-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** A new file of its own, so that an fd open on it is known to be the test's. */
+function tempFile(name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, name);
+  return path;
+}
+/** What fd `fd` of this process is open on, or `undefined` when it is closed. */
+function target(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a dedicated-worker watcher of `source` (whose later polls hang) and returns its first
+ * value; `killThenStop()` waits until its worker was killed for a later poll (not asked to close,
+ * which would run the cleanups there), then stops it.
+ */
+async function killedLater<T>(name: string, source: string, args: unknown[]) {
+  const w = make<T>(name, {
+    poll: { module: HOLDS, export: source, args },
+    interval: "10ms",
+    timeout: "100ms",
+    initialBackoff: "1h",
+    worker: "dedicated",
+  });
+  w.onError(() => {});
+  w.start();
+  await waitFor(() => w.lastValue !== undefined);
+  const killThenStop = async () => {
+    await waitFor(() => w.health().workerRestarts > 0, { timeout: 3000 });
+    await w.stop();
+  };
+  return { value: w.lastValue as T, killThenStop };
+}
+
+/** `killedLater` of `handleThenSpinLater`: the first poll's fd. */
+async function handleThenSpin(name: string, path: string, closeItself: boolean) {
+  const { value, killThenStop } = await killedLater<number>(name, "handleThenSpinLater", [
+    path,
+    closeItself,
+  ]);
+  return { fd: value, killThenStop };
+}
 
 describe("function sources", () => {
   test("a poll's cleanups run once at stop, last registered first, not between polls", async () => {
@@ -92,19 +144,41 @@ describe("module sources in a worker", () => {
   }, 10_000);
 
   test("a killed worker's registered child is killed by the main thread", async () => {
-    const w = make<Held>("worker-hangs", {
-      poll: { module: HOLDS, export: "holdThenHangLater", args: [true] },
-      interval: "10ms",
-      timeout: "100ms",
-      initialBackoff: "1h",
-      worker: "dedicated",
-    });
-    w.onError(() => {});
-    w.start();
-    await waitFor(() => w.lastValue !== undefined);
-    const { child } = w.lastValue as Held;
-    await waitFor(() => w.health().errorCount > 0, { timeout: 3000 });
-    await w.stop();
+    // Killed once its hung poll has ignored the abort for hangGrace.
+    const { value, killThenStop } = await killedLater<Held>("worker-hangs", "holdThenHangLater", [
+      true,
+    ]);
+    await killThenStop();
+    const { child } = value;
     await waitFor(() => !isAlive(child), { timeout: 3000 });
+  }, 10_000);
+
+  test("a killed worker's registered FileHandle is closed by the main thread by the time stop() resolves", async () => {
+    const path = tempFile("handle");
+    const { fd, killThenStop } = await handleThenSpin("worker-handle", path, false);
+    expect(target(fd)).toBe(path);
+    await killThenStop();
+    expect(target(fd)).not.toBe(path);
+  }, 10_000);
+
+  test("a number the source closed itself and the host reopened on another file is left open", async () => {
+    const path = tempFile("closed-by-source");
+    const { fd, killThenStop } = await handleThenSpin("worker-closed-itself", path, true);
+    // The source's handle is closed: the lowest free numbers lead to it.
+    const mine = tempFile("reopened");
+    const extra: number[] = [];
+    let reopened = openSync(mine, "r");
+    while (reopened < fd) {
+      extra.push(reopened);
+      reopened = openSync(mine, "r");
+    }
+    for (const other of extra) closeSync(other);
+    try {
+      expect(reopened).toBe(fd);
+      await killThenStop();
+      expect(target(fd)).toBe(mine);
+    } finally {
+      closeSync(reopened);
+    }
   }, 10_000);
 });
