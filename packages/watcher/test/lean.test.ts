@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
+import { fastParse } from "../src/fast-parse.ts";
 import { WorkerPool } from "../src/index.ts";
-import { fastParse, zodParse } from "../src/options.ts";
+import { zodParse } from "../src/options-schema.ts";
 import { tickerStats } from "../src/ticker.ts";
 import { SOURCES, stoppedAfterEach } from "./helpers.ts";
 
