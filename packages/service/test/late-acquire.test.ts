@@ -139,4 +139,18 @@ describe("acquired after the service stopped: released at once", () => {
     });
     expect(isAlive(proc.lastExit?.pid ?? 0)).toBe(false);
   }, 10_000);
+
+  test("a stop queued behind a start whose onStart never returns still ends it (abandoned after cleanupTimeout)", async () => {
+    let signal: AbortSignal | undefined;
+    const { s } = lateService("queued", (svc) => {
+      signal = svc.signal;
+      return new Promise(() => {}); // ignores the signal
+    });
+    void s.stop();
+    const starting = s.start().catch((e: Error) => e.message);
+    await s.stop();
+    expect(signal?.aborted).toBe(true);
+    expect(await starting).toContain("start abandoned");
+    expect(s.state).toBe("stopped");
+  });
 });
