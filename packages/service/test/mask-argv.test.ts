@@ -214,6 +214,28 @@ const masked: [string[], string[]][] = [
     ["app", "--mount-options", `user=backup,password=${S},vers=3.0`],
     ["app", "--mount-options", "user=backup,password=***,vers=3.0"],
   ],
+  // One argument with spaces that is one flag: the whole value is the secret, not its first word.
+  [
+    ["app", `--password=correct horse ${S}`, `--user=admin:correct horse ${S}`],
+    ["app", "--password=***", "--user=admin:***"],
+  ],
+  [
+    ["app", `--token=Bearer ${S}`, `--auth=Basic ${S}`, `--Authorization=bearer ${S}`],
+    ["app", "--token=Bearer ***", "--auth=Basic ***", "--Authorization=bearer ***"],
+  ],
+  // A URL's lone user name that is no plain name is a token.
+  [
+    ["git", "clone", `https://${S}@example.com/x`, "redis://s3cr3t@cache:6379/0"],
+    ["git", "clone", "https://***@example.com/x", "redis://***@cache:6379/0"],
+  ],
+  [
+    ["curl", `-HX-Api-Key: ${S}`, `-HX-Api-Key:${S}`, `-HAuthorization: Token ${S}`],
+    ["curl", "-HX-Api-Key: ***", "-HX-Api-Key:***", "-HAuthorization: Token ***"],
+  ],
+  [
+    ["sh", "-c", `curl -HX-Api-Key:${S} https://${S}@h/ && ls -Hl`],
+    ["sh", "-c", "curl -HX-Api-Key:*** https://***@h/ && ls -Hl"],
+  ],
 ];
 
 /** Command lines that hold no secret and must be shown as they are. */
@@ -238,6 +260,16 @@ const shown: string[][] = [
   ["sh", "-c", "echo token expired; sleep 1"],
   ["docker", "login", "--password-stdin", "registry.example.com"],
   ["node", "server.js", "--port=3000", "--key-id", "k1", "MODE=fast"],
+  // Plain user names in URLs stay: the rule is in secret-text.ts (PLAIN_USER).
+  ["git", "clone", "ssh://git@github.com/org/r.git", "git@github.com:org/r.git"],
+  [
+    "app",
+    "postgres://postgres16@db/app",
+    "amqp://guest@mq",
+    "ssh://ec2-user@host",
+    "ftp://anonymous@h",
+  ],
+  ["ls", "-Hl", "--format=long listing", "--title=Basic usage of the API"],
 ];
 
 describe("maskArgv", () => {

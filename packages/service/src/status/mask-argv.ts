@@ -9,7 +9,7 @@
  * count). Any other `-p 123` is shown. Long flags and everything else go by name (`isSecretName`),
  * whatever the program.
  */
-import { isSecretName, MASK, maskHeaderArg, maskText } from "./secret-text.ts";
+import { AUTH_SCHEME, isSecretName, MASK, maskHeaderArg, maskText } from "./secret-text.ts";
 
 /** How the value of a secret flag is masked. */
 type Kind =
@@ -129,6 +129,11 @@ export function maskString(text: string): string {
   return maskArg(text, { program: undefined, pending: undefined });
 }
 
+/** `--name=value` or `-name=value`, the value of any length and spacing. */
+const FLAG = /^(--?)([A-Za-z0-9][\w.-]*)(?:=(.*))?$/s;
+/** `-H<header>` attached (curl's, and wget's and httpie's style): the rest is one header. */
+const ATTACHED_HEADER = /^-H(?=[A-Za-z])(.+)$/s;
+
 function maskArg(arg: string, state: State): string {
   const pending = state.pending;
   if (pending !== undefined) {
@@ -137,8 +142,34 @@ function maskArg(arg: string, state: State): string {
     state.pending = undefined;
     return maskValue(arg, pending);
   }
-  if (/\s/.test(arg.trim())) return maskHeaderArg(arg) ?? maskScript(arg);
+  const header = ATTACHED_HEADER.exec(arg)?.[1];
+  const masked = header === undefined ? undefined : maskHeaderArg(header);
+  if (masked !== undefined) return `-H${masked}`;
+  if (/\s/.test(arg.trim()))
+    return maskSpacedFlag(arg, state) ?? maskHeaderArg(arg) ?? maskScript(arg);
   return maskWord(maskText(arg), state);
+}
+
+/** How the value of flag `name` is masked, if it holds a secret. */
+function flagKind(dashes: string, name: string, state: State): Kind | undefined {
+  if (isSecretName(name)) return "value";
+  if (dashes !== "--" || !USER_FLAGS.has(name)) return undefined;
+  return state.program === "curl" ? "userpass" : "uidpass";
+}
+
+/**
+ * One argument `--password=correct horse battery` is one flag, not a script: its whole value is
+ * the secret. An auth scheme that starts it stays (`--token=Bearer ***`), as in a header.
+ */
+function maskSpacedFlag(arg: string, state: State): string | undefined {
+  const flag = FLAG.exec(arg);
+  if (!flag || flag[3] === undefined) return undefined;
+  const [, dashes, name, value] = flag as unknown as [string, string, string, string];
+  const kind = flagKind(dashes, name, state);
+  if (kind === undefined) return undefined;
+  if (kind !== "value") return `${dashes}${name}=${maskValue(value, kind)}`;
+  const scheme = AUTH_SCHEME.exec(value)?.[0] ?? "";
+  return `${dashes}${name}=${scheme}${MASK}`;
 }
 
 /** A word without spaces (its `maskText` already applied). */
@@ -154,16 +185,10 @@ function maskWord(word: string, state: State): string {
       return word;
     }
   }
-  const flag = /^(--?)([A-Za-z0-9][\w.-]*)(?:=(.*))?$/s.exec(word);
+  const flag = FLAG.exec(word);
   if (flag) {
     const [, dashes, name, value] = flag as unknown as [string, string, string, string?];
-    const kind: Kind | undefined = isSecretName(name)
-      ? "value"
-      : dashes === "--" && USER_FLAGS.has(name)
-        ? state.program === "curl"
-          ? "userpass"
-          : "uidpass"
-        : undefined;
+    const kind = flagKind(dashes, name, state);
     if (kind === undefined) return word;
     if (value === undefined) {
       state.pending = kind;

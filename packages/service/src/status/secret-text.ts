@@ -58,8 +58,21 @@ const NAME = "[A-Za-z_][\\w.-]{0,63}";
 
 /** `scheme://user:password@host`: the password, up to the last `@` before the path. */
 const URL_PASSWORD = /\b([a-z][\w+.-]{0,30}:\/\/[^:/@\s"']{0,256}:)[^\s"'/]+@/gi;
-/** `https://<token>@github.com`: a long user name alone is a token, not a person. */
-const URL_TOKEN_USER = /\b([a-z][\w+.-]{0,30}:\/\/)[\w.~%+-]{20,}@/gi;
+/** `scheme://user@host`: a user name alone, which is shown only when it is a plain name. */
+const URL_USER = /\b([a-z][\w+.-]{0,30}:\/\/)([^\s"'/@:?#]{1,256})@/gi;
+/**
+ * A user name as people and services pick them (`git`, `deploy`, `ec2-user`, `postgres16`): lower
+ * case, at most 19 characters, digits in one run at most. Anything else as a URL's lone user is
+ * taken for a token (`https://<token>@github.com`, `redis://S3CR3T@cache`): upper case, `%`, `~`,
+ * `+`, `=`, 20 characters or more, or letters and digits mixed (`s3cr3t`, `k8x2m9`). A token of
+ * lower-case letters only, shorter than 20, passes for a name: the rule cannot tell them apart.
+ */
+const PLAIN_USER = /^[a-z_][a-z0-9_.-]{0,18}$/;
+
+function maskUrlUser(m: string, scheme: string, user: string): string {
+  const plain = PLAIN_USER.test(user) && (user.match(/\d+/g)?.length ?? 0) <= 1;
+  return plain ? m : `${scheme}${MASK}@`;
+}
 /**
  * `Name: value` (an HTTP header, a YAML line, openssl's `pass:secret`): the value runs to the end
  * of the line or a quote when a space follows the colon, else to the next space.
@@ -74,6 +87,9 @@ const JSON_PAIR = /(["'])([\w.$-]{1,64})\1(\s*:\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]
 const ESCAPED_JSON_PAIR = /\\"([\w.$-]{1,64})\\"(\s*:\s*)(\\"(?:[^\\]|\\[^"])*\\"|[\w.+-]+)/g;
 /** `name=value`: query parameters, form data, `PGPASSWORD=x`, libpq's `password=x`, `-o pass=x`. */
 const PAIR = new RegExp(`(?<![\\w.])(${NAME})=("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^\\s&;,"'#]+)`, "g");
+/** An auth scheme and the space after it, at the start of a credential (`Bearer x`, `basic x`). */
+export const AUTH_SCHEME =
+  /^(?:bearer|basic|token|digest|negotiate|ntlm|apikey|sso-key)[ \t]+(?=\S)/i;
 /** `bearer x` in any case; a scheme name is not a secret, what follows it is. */
 const BEARER = /\b(bearer)(\s+)(?!\*\*\*)[^\s"',;]+/gi;
 /** Other schemes followed by a credential-looking word (12+ characters, so "basic usage" stays). */
@@ -86,7 +102,7 @@ const KNOWN_TOKEN =
 const JWT = /\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*/g;
 
 /**
- * Masks the secrets a text shows by itself: URL passwords and token user names, `Name: value`
+ * Masks the secrets a text shows by itself: URL passwords and token-like user names, `Name: value`
  * headers and `"name": value` JSON pairs and `name=value` pairs with a secret-looking name
  * (`isSecretName`), credentials after an auth scheme (`Authorization: Basic ...`, `bearer ...`),
  * and tokens of a known shape (`ghp_...`, `glpat-...`, `sk-...`, JWTs).
@@ -95,7 +111,7 @@ export function maskText(text: string): string {
   if (text === "") return text;
   return text
     .replace(URL_PASSWORD, `$1${MASK}@`)
-    .replace(URL_TOKEN_USER, `$1${MASK}@`)
+    .replace(URL_USER, maskUrlUser)
     .replace(HEADER, maskHeader)
     .replace(JSON_PAIR, (m, q: string, name: string, sep: string) =>
       isSecretName(name) ? `${q}${name}${q}${sep}"${MASK}"` : m,
