@@ -42,6 +42,11 @@ export interface ScopeOptions {
   cleanupTimeout?: Duration;
   /** Receives each cleanup that failed or timed out (default: `console.error`). */
   onError?: (error: CleanupError) => void;
+  /**
+   * Hears of each cleanup (or `fork()`) added after the scope closed, which runs at once: late
+   * work its owner may want to report (default: none). Forks inherit it; `scope` says which one.
+   */
+  onLate?: (label: string, scope: Scope) => void;
 }
 
 /** Options of one cleanup (`addCleanup(fn, label, options)`). */
@@ -77,6 +82,11 @@ const optionsSchema = z.strictObject({
       message: "a function (error: CleanupError) => void",
     })
     .optional(),
+  onLate: z
+    .custom<(label: string, scope: Scope) => void>((v) => typeof v === "function", {
+      message: "a function (label: string, scope: Scope) => void",
+    })
+    .optional(),
 });
 
 const cleanupOptionsSchema = z.strictObject({
@@ -109,6 +119,7 @@ export class Scope {
   readonly name: string;
   readonly #cleanupTimeout: number;
   readonly #onError: (error: CleanupError) => void;
+  readonly #onLate: ((label: string, scope: Scope) => void) | undefined;
   #entries = new Map<number, Entry>();
   #next = 1;
   #state: ScopeState = "open";
@@ -124,6 +135,7 @@ export class Scope {
     this.#cleanupTimeout = o.cleanupTimeout;
     this.#onError =
       o.onError ?? ((error) => console.error(`[specter] scope "${name}": ${error.message}`));
+    this.#onLate = o.onLate;
   }
 
   get state(): ScopeState {
@@ -144,7 +156,7 @@ export class Scope {
    * Runs `fn` when the scope closes, after everything added later, waiting for it up to the larger
    * of `cleanupTimeout` and `options.timeout`. Returns a function that removes it without running
    * it. Added to a scope that is closing, it runs in this close; added to one that is closed, it
-   * runs at once (nothing may outlive its owner).
+   * runs at once (nothing may outlive its owner) and `onLate` hears of it.
    *
    * @throws {OptionsError} when `fn` is not a function or `options.timeout` is not a duration.
    */
@@ -159,6 +171,7 @@ export class Scope {
   #add(entry: Entry): () => void {
     if (this.#state === "closed") {
       void this.#release(entry);
+      this.#hearLate(entry.label);
       return () => {};
     }
     const id = this.#next++;
@@ -170,12 +183,13 @@ export class Scope {
 
   /**
    * A child scope that closes when this one does (at its place in the order), or earlier on its
-   * own. It inherits `cleanupTimeout` and `onError` unless given others.
+   * own. It inherits `cleanupTimeout`, `onError` and `onLate` unless given others.
    */
   fork(name = `${this.name}/child`, options: ScopeOptions = {}): Scope {
     const child = new Scope(name, {
       cleanupTimeout: this.#cleanupTimeout,
       onError: this.#onError,
+      onLate: this.#onLate,
       ...options,
     });
     child.#detach = this.#add({
@@ -221,6 +235,15 @@ export class Scope {
       onLateFailure: report,
     });
     if (error) report(error);
+  }
+
+  #hearLate(label: string): void {
+    try {
+      this.#onLate?.(label, this);
+    } catch (thrown) {
+      // The late cleanup already runs; a throwing listener must not make addCleanup() throw.
+      console.error(`[specter] scope "${this.name}": onLate threw for "${label}":`, thrown);
+    }
   }
 
   #report(error: CleanupError): void {

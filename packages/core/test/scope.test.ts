@@ -269,4 +269,45 @@ describe("Scope", () => {
     await waitFor(() => ran.length === 2);
     expect(s.size).toBe(0);
   });
+
+  test("onLate hears of each cleanup and fork added after close; forks inherit it; a throw in it is contained", async () => {
+    const late: string[] = [];
+    const s = new Scope("root", {
+      onLate: (label, where) => void late.push(`${where.name}: ${label}`),
+    });
+    const early = s.fork("early");
+    s.addCleanup(() => {}, "before close");
+    await s.close();
+    const ran: string[] = [];
+    s.addCleanup(() => ran.push("late"), "late cleanup");
+    const fork = s.fork("late fork");
+    early.addCleanup(() => ran.push("early"), "added to a closed fork");
+    await waitFor(() => ran.length === 2 && fork.state === "closed");
+    expect(late).toEqual([
+      "root: late cleanup",
+      'root: scope "late fork"',
+      "early: added to a closed fork",
+    ]);
+    const throwing = new Scope("throws", {
+      onLate: () => {
+        throw new Error("listener bug");
+      },
+    });
+    await throwing.close();
+    const original = console.error;
+    const printed: unknown[][] = [];
+    console.error = (...args: unknown[]) => printed.push(args);
+    try {
+      expect(() => throwing.addCleanup(() => ran.push("still"), "x")).not.toThrow();
+    } finally {
+      console.error = original;
+    }
+    await waitFor(() => ran.includes("still"));
+    expect(printed.map(([text, error]) => [text, (error as Error).message])).toEqual([
+      ['[specter] scope "throws": onLate threw for "x":', "listener bug"],
+    ]);
+    expect(() => new Scope("s", { onLate: "loud" as never })).toThrow(
+      /option "onLate" got "loud": expected a function \(label: string, scope: Scope\) => void/,
+    );
+  });
 });

@@ -46,6 +46,8 @@ export interface OwnershipHost<C extends ChildService> {
   report(phase: ServiceErrorPhase, message: string, cause?: unknown): void;
   /** Whether `value` is a Service (service.ts imports this module, so it cannot import Service). */
   isService(value: unknown): value is C;
+  /** Whether `child.stop` is Service's own, which bounds each of its steps (not an override). */
+  stopsStepByStep(child: C): boolean;
   /** The service itself, for the adoption-cycle check. */
   readonly self: OwnerNode;
 }
@@ -58,6 +60,8 @@ export class Ownership<C extends ChildService> {
   readonly #watchers = new Set<Watcher<unknown, unknown>>();
   readonly #processes = new Set<ManagedProcess>();
   readonly #children = new Set<C>();
+  /** How `own()` names the resource it is adding, should the scope report it as late. */
+  #lateAs: string | undefined;
 
   constructor(private readonly host: OwnershipHost<C>) {
     this.#scope = this.#newScope();
@@ -99,16 +103,14 @@ export class Ownership<C extends ChildService> {
         { option: "fn", value: fn, expected: "a function" },
       ]);
     }
-    const late = this.#scope.state === "closed";
-    const remove = this.#scope.addCleanup(fn, label, options);
-    if (late) this.#reportLate(`${label} added`);
-    return remove;
+    return this.#scope.addCleanup(fn, label, options);
   }
 
   own<R>(resource: R, stopMethod?: CleanupMethod<R>): R {
     if (this.host.isService(resource)) checkAdoption(this.host.self, resource, "own");
     const label = labelOf(resource);
-    if (stopMethod === undefined && resource instanceof ManagedProcess) {
+    const ownStop = stopMethod === undefined || stopMethod === "stop";
+    if (ownStop && resource instanceof ManagedProcess) {
       // The process knows how long its stop can take (terminateTimeout, killTimeout): it registers
       // its stop with that bound, through attach() like with any other owner.
       resource.attach({
@@ -117,7 +119,8 @@ export class Ownership<C extends ChildService> {
       });
       return resource;
     }
-    this.#ownTracked(resource, cleanupFor(resource, stopMethod), label, this.#boundOf(resource));
+    const bound = ownStop ? this.#boundOf(resource) : undefined;
+    this.#ownTracked(resource, cleanupFor(resource, stopMethod), label, bound);
     return resource;
   }
 
@@ -157,28 +160,37 @@ export class Ownership<C extends ChildService> {
   ): () => void {
     const late = this.#scope.state === "closed";
     const untrack = late ? () => {} : this.#track(resource);
-    const remove = this.#scope.addCleanup(
-      async () => {
-        try {
-          await release();
-        } finally {
-          untrack();
-        }
-      },
-      label,
-      options,
-    );
-    if (late) this.#reportLate(`own(${label})`);
-    return remove;
+    this.#lateAs = `own(${label})`;
+    try {
+      return this.#scope.addCleanup(
+        async () => {
+          try {
+            await release();
+          } finally {
+            untrack();
+          }
+        },
+        label,
+        options,
+      );
+    } finally {
+      this.#lateAs = undefined;
+    }
   }
 
   /**
-   * How long releasing `resource` may take, when it says so: a child service's stop is bounded
-   * step by step (its onStop and each of its cleanups), so it is waited for as a whole; a watcher
-   * gets its `stopTimeout` and the time to kill its worker.
+   * How long `resource`'s own stop() may take, when it says so: Service's stop is bounded step by
+   * step (its onStop and each of its cleanups), so it is waited for as a whole; a watcher gets its
+   * `stopTimeout` and the time to kill its worker. A release given to `own()`, or a subclass's
+   * override of stop(), says nothing of how long it takes: it gets `cleanupTimeout` (waited for
+   * without a bound, one that never settled hung the owner's stop forever).
    */
   #boundOf(resource: unknown): CleanupOptions | undefined {
-    if (this.host.isService(resource)) return { timeout: Number.POSITIVE_INFINITY };
+    if (this.host.isService(resource)) {
+      return this.host.stopsStepByStep(resource)
+        ? { timeout: Number.POSITIVE_INFINITY }
+        : undefined;
+    }
     const stopTimeout = (resource as { stopTimeout?: unknown } | null)?.stopTimeout;
     if (resource instanceof Watcher && typeof stopTimeout === "number") {
       return { timeout: stopTimeout + WATCHER_KILL_MARGIN_MS };
@@ -186,8 +198,21 @@ export class Ownership<C extends ChildService> {
     return undefined;
   }
 
-  /** Late work of an abandoned or failed onStart, or a caller that missed the stop. */
-  #reportLate(what: string): void {
+  /**
+   * Reports what was added to a closed scope (released at once): late work of an abandoned or
+   * failed onStart, or a caller that missed the stop, whether it came through the service
+   * (`addCleanup`, `own`, `attach`, owners) or straight to `svc.scope` (`addCleanup`, `fork`).
+   */
+  #reportLate(label: string, scope: Scope): void {
+    const what = this.#lateAs ?? `${label} added`;
+    if (scope !== this.#scope) {
+      // A fork closed earlier, or the scope of an earlier lifetime: the service may be running.
+      this.host.report(
+        "cleanup",
+        `${what} to scope "${scope.name}" after it closed: released at once`,
+      );
+      return;
+    }
     const ended = this.host.state === "failed" ? "failed" : "stopped";
     this.host.report("cleanup", `${what} after the service ${ended}: released at once`);
   }
@@ -196,6 +221,7 @@ export class Ownership<C extends ChildService> {
     return new Scope(this.host.name, {
       cleanupTimeout: this.host.cleanupTimeout,
       onError: (error) => this.host.report("cleanup", error.message, error.cause),
+      onLate: (label, scope) => this.#reportLate(label, scope),
     });
   }
 

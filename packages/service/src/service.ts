@@ -89,6 +89,7 @@ export class Service<T extends ServiceTypes = ServiceTypes> {
         return lifecycle.state;
       },
       isService: (value: unknown): value is AnyService => value instanceof Service,
+      stopsStepByStep: (child: AnyService) => child.stop === Service.prototype.stop,
       self: this,
       addCleanup: (fn: () => unknown, label: string) => this.#owned.addCleanup(fn, label),
     };

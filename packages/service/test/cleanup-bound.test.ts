@@ -87,6 +87,41 @@ describe("an owner's cleanup bound covers what it owns", () => {
     expect(errors).toEqual([]);
   }, 10_000);
 
+  test("a release of your own is bounded by cleanupTimeout, even for a service, watcher or process", async () => {
+    const { s, errors } = await startedService("custom", "100ms");
+    const never = () => new Promise(() => {});
+    const child = new Service("child");
+    const proc = new ManagedProcess("proc");
+    // Never started: only the release given here could end them, and it never settles.
+    s.own(new Watcher("watch", { poll: () => 1, interval: "1s" }), never);
+    s.own(proc, never);
+    s.own(child, never);
+    void s.stop();
+    await waitFor(() => s.state === "stopped", { timeout: 3_000 });
+    expect(errors).toEqual(
+      ['Service "child"', 'ManagedProcess "proc"', 'Watcher "watch"'].map(
+        (label) =>
+          `service "custom": ${label} did not finish within 100ms (cleanupTimeout); moved on`,
+      ),
+    );
+  }, 10_000);
+
+  test("a child service whose stop() is overridden is bounded by cleanupTimeout: only Service's own stop is bounded step by step", async () => {
+    const { s, errors } = await startedService("owner", "100ms");
+    class Hanging extends Service {
+      override async stop(): Promise<void> {
+        await super.stop();
+        await new Promise(() => {}); // e.g. a client's close() that never returns
+      }
+    }
+    await s.adopt(new Hanging("hanging"));
+    void s.stop();
+    await waitFor(() => s.state === "stopped", { timeout: 3_000 });
+    expect(errors).toEqual([
+      'service "owner": Hanging "hanging" did not finish within 100ms (cleanupTimeout); moved on',
+    ]);
+  }, 10_000);
+
   test("an owner whose addCleanup takes (fn, label) only still owns an attached process", async () => {
     const cleanups: (() => unknown)[] = [];
     const owner = { addCleanup: (fn: () => unknown, _label?: string) => void cleanups.push(fn) };

@@ -57,7 +57,7 @@ describe("acquired after the service stopped: released at once", () => {
     ]);
   }, 10_000);
 
-  test("addCleanup, onData and listen owners, own() and a forked scope, after a stop", async () => {
+  test("addCleanup, onData and listen owners, own(), svc.scope.addCleanup and fork(), after a stop", async () => {
     const { s, errors } = lateService("done");
     await s.start();
     await s.stop();
@@ -70,13 +70,14 @@ describe("acquired after the service stopped: released at once", () => {
     const pings: number[] = [];
     s.listen(bus, "ping", (n) => void pings.push(n));
     s.own({ close: () => void ran.push("owned") });
+    s.scope.addCleanup(() => void ran.push("scope"), "straight to the scope");
     const fork = s.scope.fork("request");
-    await waitFor(() => ran.length === 2 && fork.state === "closed");
+    await waitFor(() => ran.length === 3 && fork.state === "closed");
     source.setData({ n: 1 });
     bus.emit("ping", 1);
     expect(seen).toEqual([]);
     expect(pings).toEqual([]);
-    expect(ran.sort()).toEqual(["cleanup", "owned"]);
+    expect(ran.sort()).toEqual(["cleanup", "owned", "scope"]);
     expect(s.health().owned).toBe(0);
     expect(errors).toContain(
       'service "done": cleanup added after the service stopped: released at once',
@@ -84,7 +85,27 @@ describe("acquired after the service stopped: released at once", () => {
     expect(errors).toContain(
       'service "done": own(Object) after the service stopped: released at once',
     );
+    expect(errors).toContain(
+      'service "done": straight to the scope added after the service stopped: released at once',
+    );
+    expect(errors).toContain(
+      'service "done": scope "request" added after the service stopped: released at once',
+    );
     expect(() => s.interval(() => {}, "10ms")).toThrow("the service is stopped");
+  });
+
+  test("a cleanup added to a fork that already closed, while the service runs, is released at once and reported", async () => {
+    const { s, errors } = lateService("forks");
+    await s.start();
+    const request = s.scope.fork("request");
+    await request.close();
+    const ran: string[] = [];
+    request.addCleanup(() => void ran.push("late"), "upload");
+    await waitFor(() => ran.length === 1);
+    expect(s.state).toBe("running");
+    expect(errors).toEqual([
+      'service "forks": upload added to scope "request" after it closed: released at once',
+    ]);
   });
 
   test("adopt() after the stop does not start the child; it rejects and the child stays stopped", async () => {
