@@ -155,6 +155,39 @@ describe("/events against misbehaving clients", () => {
     await stream.reader.cancel();
   });
 
+  test("beyond maxClients open streams, /events answers 503 with Retry-After; a slot frees when a client goes", async () => {
+    const { server, listening } = await setup({ maxClients: 3 });
+    // Two reading clients and one that never reads.
+    const aborts = [new AbortController(), new AbortController()];
+    for (const abort of aborts) await openEvents(server, { signal: abort.signal });
+    const stalled = await stalledClient(server.port);
+    cleanups.push(() => stalled.kill());
+    await waitFor(() => listening() === 3, { message: "three streams to listen" });
+    const refused = await fetch(new URL("/events", server.url));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("10");
+    expect(await refused.json()).toEqual({
+      error: "too many /events clients: 3 streams are open, maxClients is 3; try again later",
+    });
+    expect(listening()).toBe(3);
+    // The other routes still answer.
+    expect((await fetch(new URL("/status", server.url))).status).toBe(200);
+    (aborts[0] as AbortController).abort();
+    await waitFor(() => listening() === 2, { message: "the aborted stream to end" });
+    const again = await openEvents(server);
+    expect(listening()).toBe(3);
+    await again.reader.cancel();
+    for (const abort of aborts) abort.abort();
+  });
+
+  test("maxClients is checked: a whole number, at least 1", () => {
+    const registry = new Registry();
+    expect(() => createStatusApp({ registry, maxClients: 0 })).toThrow(
+      'option "maxClients" got 0: expected a whole number, at least 1',
+    );
+    expect(() => createStatusApp({ registry, maxClients: 2.5 })).toThrow(OptionsError);
+  });
+
   test("the byte options are checked: whole numbers, and the queue holds the largest event", () => {
     const registry = new Registry();
     expect(() => createStatusApp({ registry, maxQueuedBytes: 1.5 })).toThrow(

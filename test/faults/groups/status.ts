@@ -1,4 +1,5 @@
 /** Fault group: the status endpoint under load and misuse, on loopback only. */
+import { connect, type Socket } from "node:net";
 import { OptionsError } from "@specter/core";
 import { waitFor } from "@specter/core/testing";
 import { Registry, Service, serveStatus } from "@specter/service";
@@ -309,6 +310,116 @@ await g.check(
   "same, maxEventBytes 2 MiB, maxQueuedBytes 4 MiB",
   "RSS within the byte budget; the oldest dropped and counted",
   () => neverReading({ maxEventBytes: 2 << 20, maxQueuedBytes: 4 << 20 }),
+);
+
+await g.check(
+  "secrets in watcher values and emitted events",
+  "masked on /events and on the page as on /status (secret keys, URL passwords, auth schemes)",
+  async () => {
+    const reg = new Registry();
+    const secret = { user: "app", password: "S3CR3T_W", url: "redis://:S3CR3T_U@cache:6379" };
+    const svc = reg.register(
+      new Service("leaky", {
+        onStart: (s) =>
+          void s.own(new Watcher("creds", { poll: () => secret, interval: "20ms" })).start(),
+      }),
+    );
+    await svc.start();
+    const srv = serveStatus({ registry: reg });
+    try {
+      const res = await fetch(`${srv.url}events`);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      await waitFor(
+        async () => {
+          text += decoder.decode((await reader.read()).value, { stream: true });
+          return /^event: watcher-value$/m.test(text);
+        },
+        { message: "a watcher value" },
+      );
+      svc.emit("login", { token: "S3CR3T_E", header: "Authorization: bearer S3CR3T_H" });
+      await waitFor(
+        async () => {
+          text += decoder.decode((await reader.read()).value, { stream: true });
+          return /^event: event$/m.test(text);
+        },
+        { message: "the event" },
+      );
+      await reader.cancel();
+      const page = await (await fetch(srv.url)).text();
+      const inEvents = text.split("S3CR3T").length - 1;
+      const inPage = page.split("S3CR3T").length - 1;
+      return {
+        figure: `secrets shown: /events ${inEvents}, page ${inPage} (before: every one, unmasked)`,
+        ok: inEvents === 0 && inPage === 0 && text.includes('"password":"***"'),
+      };
+    } finally {
+      await srv.stop();
+      await reg.stop();
+    }
+  },
+);
+
+/**
+ * 200 clients open `/events` and never read (sockets paused), then 100 events of 60 KB come: how
+ * many streams are opened, how many refused, and the host's RSS, with `maxClients` as set.
+ */
+async function manyNeverReading(maxClients: number | undefined) {
+  const reg = new Registry();
+  const svc = reg.register(new Service("big", {}));
+  await svc.start();
+  const answers: { status: number; retryAfter: string | null }[] = [];
+  const srv = serveStatus({
+    registry: reg,
+    ...(maxClients === undefined ? {} : { maxClients }),
+    onResponse: (_request, response) =>
+      answers.push({ status: response.status, retryAfter: response.headers.get("retry-after") }),
+  });
+  const sockets: Socket[] = [];
+  try {
+    const before = rssMb();
+    for (let i = 0; i < 200; i++) {
+      const socket = connect(srv.port, "127.0.0.1");
+      socket.on("error", () => {});
+      sockets.push(socket);
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      socket.pause();
+    }
+    await waitFor(() => answers.length === 200, { timeout: 10_000, message: "200 answers" });
+    const value = "x".repeat(60_000);
+    for (let i = 0; i < 100; i++) {
+      svc.emit("big", `${i}${value}`);
+      await Bun.sleep(1);
+    }
+    const after = rssMb();
+    const open = answers.filter((a) => a.status === 200).length;
+    const refused = answers.filter((a) => a.status === 503);
+    return {
+      open,
+      refused: refused.length,
+      retryAfter: refused.every((a) => a.retryAfter !== null),
+      rss: `RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB`,
+    };
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await srv.stop();
+    await reg.stop();
+  }
+}
+
+await g.check(
+  "200 never-reading /events clients, then 100 events of 60 KB",
+  "at most maxClients (default 64) streams; the rest 503 with Retry-After; RSS bounded",
+  async () => {
+    const limited = await manyNeverReading(undefined);
+    const unlimited = await manyNeverReading(1000);
+    return {
+      figure: `default: ${limited.open} streams, ${limited.refused} refused (503), ${limited.rss}; maxClients 1000 (as before, no limit): ${unlimited.open} streams, ${unlimited.rss}`,
+      ok: limited.open === 64 && limited.refused === 136 && limited.retryAfter,
+    };
+  },
 );
 
 await g.done();

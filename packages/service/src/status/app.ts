@@ -19,6 +19,11 @@ export interface StatusAppOptions {
    * the page `GET /` (which passes it on to `/events`), nowhere else.
    */
   token?: string;
+  /**
+   * Most `/events` streams open at once (default 64): one more is answered 503 with `Retry-After`.
+   * Each holds up to `maxQueuedBytes` for a client that does not read, so this bounds them all.
+   */
+  maxClients?: number;
   /** Most events queued for one slow `/events` client before the oldest are dropped (default 1000). */
   maxQueuedEvents?: number;
   /**
@@ -27,9 +32,10 @@ export interface StatusAppOptions {
    */
   maxQueuedBytes?: number;
   /**
-   * Largest `/events` event, in bytes of JSON (default 64 KiB). A bigger event has its value
-   * (`value`, `data`, `changed`, `message` or `exit`) replaced by the string
-   * `"[too large: <n> bytes of JSON, over maxEventBytes (<max>)]"`.
+   * Longest JSON of an `/events` event (its `data:` line, after masking), in bytes (default 64
+   * KiB). A longer event has its value (`value`, `data`, `changed`, `message` or `exit`) replaced
+   * by the string `"[too large: <n> bytes of JSON, over maxEventBytes (<max>)]"`; if its names
+   * still make it longer, only `type`, `service`, `at` and `tooLarge` are sent.
    */
   maxEventBytes?: number;
   /** How often `/events` sends a keep-alive comment when idle (default "15s"). */
@@ -52,6 +58,7 @@ const optionsSchema = z
   .strictObject({
     registry: z.instanceof(Registry, { error: "a Registry" }).optional(),
     token: z.string().min(1, "a non-empty string").optional(),
+    maxClients: z.number().int("a whole number").min(1, "a whole number, at least 1").default(64),
     maxQueuedEvents: z.number().int().min(1).default(1000),
     maxQueuedBytes: bytes(1024).default(1024 * 1024),
     // Room for an event's names and the too-large marker.
@@ -119,7 +126,7 @@ export function buildStatusApp(options: StatusAppOptions): { app: Hono; streams:
   const streams = new OpenStreams();
   mountEvents(app, registry, o, streams);
   mountMetrics(app, registry, o.metrics);
-  mountPage(app, registry, { token: o.token });
+  mountPage(app, registry, { token: o.token, maxEventBytes: o.maxEventBytes });
 
   // After the GET routes: any other method on a known path is 405, not 404.
   for (const path of paths) {

@@ -1,12 +1,12 @@
 /**
  * An activity as `/events` sends it: one SSE frame (`event: <type>` and one `data:` line of JSON),
- * a service's data masked and bounded as on `/status`, and no frame bigger than `maxEventBytes`:
- * an event whose JSON is bigger has its value replaced by a marker that says it was too large and
- * how large (see `tooLargeMarker`).
+ * its values masked as a service's data is on `/status`, and no `data:` line longer than
+ * `maxEventBytes`: an event whose JSON is longer has its value replaced by a marker that says it
+ * was too large and how large (see `tooLargeMarker`).
  */
 import type { Activity } from "../activity.ts";
 import type { Frame } from "./event-queue.ts";
-import { maskData } from "./mask.ts";
+import { maskData, maskWireValue } from "./mask.ts";
 import { wireReplacer } from "./wire.ts";
 
 /** The field that carries an activity's value, the part that can be of any size. */
@@ -17,6 +17,9 @@ const PAYLOAD: Partial<Record<Activity["type"], string>> = {
   error: "message",
   "process-exit": "exit",
 };
+
+/** The values that come from a service's own code, masked before they leave the process. */
+const MASKED = new Set<Activity["type"]>(["watcher-value", "event"]);
 
 /** What replaces a value whose event is bigger than `maxEventBytes`. */
 export function tooLargeMarker(bytes: number, maxEventBytes: number): string {
@@ -47,16 +50,30 @@ export function plainFrame(event: string, data: unknown): Frame {
 }
 
 function makeFrame(activity: Activity, maxEventBytes: number): Frame {
-  const wire = onTheWire(activity);
-  let bytes = encoder.encode(toJson(wire));
+  const field = PAYLOAD[activity.type];
+  // Measured before masking, which then only looks at what fits: a 1 MB value is not walked.
+  const json = toJson(onTheWire(activity));
+  let bytes = encoder.encode(json);
+  if (bytes.byteLength <= maxEventBytes && field !== undefined && MASKED.has(activity.type)) {
+    const wire = JSON.parse(json) as Record<string, unknown>;
+    wire[field] = maskWireValue(wire[field], maxEventBytes);
+    bytes = encoder.encode(JSON.stringify(wire));
+  }
+  // Checked again after masking ("***" for a number is longer) and after the marker (long names).
   if (bytes.byteLength > maxEventBytes) {
-    const field = PAYLOAD[activity.type];
     const marker = tooLargeMarker(bytes.byteLength, maxEventBytes);
-    // Without a value field, only names make it big: send the event's type, service and time.
-    const small = field
-      ? { ...wire, [field]: marker }
-      : { type: activity.type, service: activity.service, at: activity.at, tooLarge: marker };
-    bytes = encoder.encode(toJson(small as Activity));
+    const small = field ? toJson({ ...activity, [field]: marker } as Activity) : "";
+    // Without a value field, or when names alone make it big: the type, service and time.
+    bytes = encoder.encode(
+      small !== "" && encoder.encode(small).byteLength <= maxEventBytes
+        ? small
+        : JSON.stringify({
+            type: activity.type,
+            service: activity.service,
+            at: activity.at,
+            tooLarge: marker,
+          }),
+    );
   }
   // JSON has no raw line breaks, so the whole of it is one `data:` line.
   const head = encoder.encode(`event: ${activity.type}\ndata: `);
@@ -81,7 +98,7 @@ function toJson(activity: Activity): string {
   try {
     return JSON.stringify(activity, wireReplacer);
   } catch {
-    const field = "value" in activity ? "value" : "data";
+    const field = PAYLOAD[activity.type] ?? "value";
     return JSON.stringify({ ...activity, [field]: "[not serialisable]" });
   }
 }

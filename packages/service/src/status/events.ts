@@ -3,7 +3,8 @@
  * its own queue, bounded by count and by bytes, so a slow client loses its oldest events (and is
  * told how many) instead of holding the server's memory; no one event is bigger than
  * `maxEventBytes`. The body is a pull stream: a frame leaves the queue only when the connection
- * takes more, so what a client has not read stays within its bounds.
+ * takes more, so what a client has not read stays within its bounds. At most `maxClients` streams
+ * are open at once (each may hold its queue's bounds); one more is answered 503.
  */
 import type { Hono } from "hono";
 import type { Registry } from "../registry.ts";
@@ -11,6 +12,7 @@ import { frameMaker, plainFrame } from "./event-frame.ts";
 import { EventQueue } from "./event-queue.ts";
 
 export interface EventsOptions {
+  maxClients: number;
   maxQueuedEvents: number;
   maxQueuedBytes: number;
   maxEventBytes: number;
@@ -18,6 +20,8 @@ export interface EventsOptions {
 }
 
 const KEEP_ALIVE = new TextEncoder().encode(": keep-alive\n\n");
+/** Seconds a refused client is asked to wait: streams end when their clients go. */
+const RETRY_AFTER_SECONDS = 10;
 
 /** The open `/events` streams of one app; `closeAll()` ends each and removes its listener. */
 export class OpenStreams {
@@ -53,6 +57,10 @@ export function mountEvents(
     "Cache-Control": "no-cache",
   };
   app.get("/events", (c) => {
+    if (open.size >= o.maxClients) {
+      const error = `too many /events clients: ${open.size} streams are open, maxClients is ${o.maxClients}; try again later`;
+      return c.json({ error }, 503, { "Retry-After": String(RETRY_AFTER_SECONDS) });
+    }
     // Hono answers HEAD with this GET route and drops the body unread: a stream opened for it
     // would never be read nor cancelled, and its listener and queue would stay for good.
     if (c.req.method === "HEAD") return c.body(null, 200, headers);

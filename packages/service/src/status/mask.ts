@@ -6,24 +6,34 @@ export { maskArgv };
 
 /** Longest JSON text one data value may take on the wire; a longer one is cut. */
 export const MAX_DATA_VALUE_CHARS = 1_000;
-/** Deepest nesting shown; deeper objects are summarised. */
+/** Deepest nesting of a data value shown; deeper objects are summarised. */
 const MAX_DEPTH = 6;
 /**
- * How much of a value is looked at, in characters of JSON, roughly: past it only "…" is added,
- * since what follows would be cut anyway. A huge array, a wide object or a long string costs no
- * more to mask than a value just over the limit.
+ * Deepest nesting of a watcher value or an event's payload shown: these are whole documents (a
+ * Kubernetes object's `spec.containers[0].env[0].valueFrom.secretKeyRef` is 7 deep).
  */
-const WALK_BUDGET = 2 * MAX_DATA_VALUE_CHARS;
-/**
- * Characters of a long string read past the budget, so that a secret which starts in the part
- * shown (a URL password up to its "@") is still seen whole by the masks.
- */
-const LOOKAHEAD = MAX_DATA_VALUE_CHARS;
+const MAX_WIRE_DEPTH = 32;
+
+/** How far one value is masked: longest JSON kept, and deepest nesting. */
+interface Bounds {
+  /**
+   * Longest JSON text kept; a longer value is cut. The walk looks at about twice this many
+   * characters (past that only "…" is added, since what follows would be cut anyway), so a huge
+   * array, a wide object or a long string costs no more to mask than a value just over the limit;
+   * a long string is read this much further, so that a secret which starts in the part shown (a
+   * URL password up to its "@") is still seen whole by the masks.
+   */
+  maxChars: number;
+  maxDepth: number;
+}
+
+const DATA_BOUNDS: Bounds = { maxChars: MAX_DATA_VALUE_CHARS, maxDepth: MAX_DEPTH };
 /** The marker of what a walk left out. */
 const MORE = "…";
 
 /** One top-level value's walk: objects on the current path, and the budget left. */
 interface Walk {
+  bounds: Bounds;
   seen: WeakSet<object>;
   left: number;
   /** Characters of long strings left out before masking (the cut counts them in). */
@@ -52,23 +62,49 @@ export function maskData(data: Readonly<Record<string, unknown>>): Record<string
     return { "[unreadable]": unreadable(error) };
   }
   for (const key of keys) {
-    const walk: Walk = { seen: new WeakSet(), left: WALK_BUDGET, omitted: 0, partial: false };
-    let masked: unknown;
+    let value: unknown;
     try {
-      masked = isSecretName(key) ? MASK : maskValue(data[key], 1, walk);
+      value = isSecretName(key) ? MASK : data[key];
     } catch (error) {
-      masked = unreadable(error);
+      value = unreadable(error);
     }
-    define(out, key, bound(masked, walk));
+    define(out, key, maskBounded(value, DATA_BOUNDS));
   }
   return out;
+}
+
+/**
+ * A watcher's value or a service event's payload as `/events` and the page show it: masked by the
+ * rules of `maskData` (values under secret-looking keys, secrets inside strings), nested up to 32
+ * deep, and cut to a string when its JSON is longer than `maxChars`. Expects a value as it
+ * travels in JSON (see `toWire`); never throws.
+ */
+export function maskWireValue(value: unknown, maxChars: number): unknown {
+  return maskBounded(value, { maxChars, maxDepth: MAX_WIRE_DEPTH });
+}
+
+function maskBounded(value: unknown, bounds: Bounds): unknown {
+  const walk: Walk = {
+    bounds,
+    seen: new WeakSet(),
+    left: 2 * bounds.maxChars,
+    omitted: 0,
+    partial: false,
+  };
+  let masked: unknown;
+  try {
+    masked = maskValue(value, 1, walk);
+  } catch (error) {
+    masked = unreadable(error);
+  }
+  return bound(masked, walk);
 }
 
 function maskValue(value: unknown, depth: number, walk: Walk): unknown {
   walk.left -= 1;
   if (typeof value === "string") {
     let text = value;
-    const room = Math.max(0, walk.left) + LOOKAHEAD;
+    const room = Math.max(0, walk.left) + walk.bounds.maxChars;
     if (text.length > room) {
       text = text.slice(0, room);
       walk.omitted += value.length - room;
@@ -82,7 +118,7 @@ function maskValue(value: unknown, depth: number, walk: Walk): unknown {
   if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
   if (value === null || typeof value !== "object") return value;
   if (walk.seen.has(value)) return "[circular]";
-  if (depth > MAX_DEPTH) return Array.isArray(value) ? "[array]" : "[object]";
+  if (depth > walk.bounds.maxDepth) return Array.isArray(value) ? "[array]" : "[object]";
   walk.seen.add(value);
   try {
     if (value instanceof Date) {
@@ -184,8 +220,9 @@ function unreadable(error: unknown): string {
 function bound(value: unknown, walk: Walk): unknown {
   const json = JSON.stringify(value) ?? "null";
   const cut = walk.omitted > 0 || walk.partial;
-  if (json.length <= MAX_DATA_VALUE_CHARS && !cut) return value;
-  const keep = Math.min(json.length, MAX_DATA_VALUE_CHARS - 40);
+  const max = walk.bounds.maxChars;
+  if (json.length <= max && !cut) return value;
+  const keep = Math.min(json.length, max - 40);
   const rest = json.length - keep + walk.omitted;
   // With items left out during the walk, how much more there was is not known.
   const left = walk.partial ? `at least ${rest} more characters` : `${rest} more characters`;

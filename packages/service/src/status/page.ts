@@ -12,6 +12,8 @@ import { renderPage } from "./page/render.ts";
 export interface PageOptions {
   /** The bearer token the app was given, if any (the page passes `?token=` on to `/events`). */
   token: string | undefined;
+  /** The app's `maxEventBytes`: a watcher's value is masked and cut as on `/events`. */
+  maxEventBytes: number;
 }
 
 export function mountPage(app: Hono, registry: Registry, options: PageOptions): void {
@@ -32,6 +34,7 @@ export function mountPage(app: Hono, registry: Registry, options: PageOptions): 
       base,
       nonce,
       auth: options.token !== undefined,
+      maxValueChars: options.maxEventBytes,
     });
     return c.html(page);
   });

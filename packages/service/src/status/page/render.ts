@@ -10,6 +10,7 @@
 import { html, raw } from "hono/html";
 import type { Service } from "../../service.ts";
 import type { ServiceTypes } from "../../types.ts";
+import { maskWireValue } from "../mask.ts";
 import type { ProcessStatus, ServiceStatus, WatcherStatus } from "../schemas.ts";
 import { statusOf } from "../status-of.ts";
 import { toWire } from "../wire.ts";
@@ -39,6 +40,8 @@ export interface PageView {
   nonce: string;
   /** Whether the endpoint needs a token: the script then passes `?token=` of its URL on. */
   auth: boolean;
+  /** Longest JSON of a watcher's value shown (the app's `maxEventBytes`); a longer one is cut. */
+  maxValueChars: number;
 }
 
 /** Usage of a process's group, when its health has it. */
@@ -80,7 +83,7 @@ ${
 <noscript><p class="meta">Without JavaScript this page reloads every 10 s instead of updating live.</p></noscript>
 </header>
 <main id="services">
-${renderServices(view.services, now)}
+${renderServices(view)}
 </main>
 <section id="activity">
 <h2>Last events</h2>
@@ -93,7 +96,8 @@ ${renderServices(view.services, now)}
 }
 
 /** The part the script fetches again to refresh what `/events` does not carry (pids, CPU, ...). */
-function renderServices(services: readonly AnyService[], now: number): Html {
+function renderServices(view: PageView): Html {
+  const services = view.services;
   const statuses = services.map((s) => statusOf(s));
   const unhealthy = statuses.filter((s) => !s.healthy).length;
   const summary =
@@ -103,16 +107,17 @@ function renderServices(services: readonly AnyService[], now: number): Html {
           unhealthy === 0 ? "all healthy" : `${unhealthy} unhealthy`
         }`;
   return html`<p class="summary" data-k="${key("summary")}">${summary}</p>
-${services.map((s, i) => renderService(s, statuses[i] as ServiceStatus, s.name, now, true))}`;
+${services.map((s, i) => renderService(s, statuses[i] as ServiceStatus, s.name, view, true))}`;
 }
 
 function renderService(
   service: AnyService,
   status: ServiceStatus,
   path: string,
-  now: number,
+  view: Pick<PageView, "now" | "maxValueChars">,
   top: boolean,
 ): Html {
+  const { now, maxValueChars } = view;
   const watchers = service.ownedWatchers();
   const children = service.ownedChildren();
   const errors =
@@ -139,7 +144,7 @@ ${reasons}${renderData((status as { data?: unknown }).data)}
 ${
   status.watchers.length > 0
     ? html`<h3>Watchers</h3><ul class="items">${status.watchers.map((w, i) =>
-        renderWatcher(path, w, lastValueOf(watchers, i, w.name), now),
+        renderWatcher(path, w, lastValueOf(watchers, i, w.name), now, maxValueChars),
       )}</ul>`
     : ""
 }
@@ -150,13 +155,20 @@ ${
 }
 ${status.children.map((child, i) => {
   const owner = children[i]?.name === child.name ? children[i] : undefined;
-  return owner ? renderService(owner, child, `${path}/${child.name}`, now, false) : "";
+  return owner ? renderService(owner, child, `${path}/${child.name}`, view, false) : "";
 })}
 </section>`;
 }
 
-function renderWatcher(path: string, w: WatcherStatus, value: unknown, now: number): Html {
-  const wire = w.lastValueAt === null ? undefined : toWire(value);
+function renderWatcher(
+  path: string,
+  w: WatcherStatus,
+  value: unknown,
+  now: number,
+  maxValueChars: number,
+): Html {
+  // Masked as `/events` masks it, so that the value reads the same before and after it comes live.
+  const wire = w.lastValueAt === null ? undefined : maskWireValue(toWire(value), maxValueChars);
   const at =
     w.lastValueAt === null
       ? html`<time data-f="at">no value yet</time>`
