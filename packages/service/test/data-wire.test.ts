@@ -16,6 +16,7 @@ import {
   type StatusServer,
   serveStatus,
 } from "../src/index.ts";
+import { followEvents } from "./sse-clients.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -52,31 +53,9 @@ const get = (server: StatusServer, path: string) => fetch(new URL(path, server.u
 
 /** The events of an open `/events` stream, as they arrive. */
 async function openEvents(server: StatusServer) {
-  const res = await get(server, "/events");
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const events: { event: string; data: Record<string, unknown> }[] = [];
-  let buffer = "";
-  const pump = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
-      }
-    }
-  })();
-  cleanups.push(async () => {
-    await reader.cancel();
-    await pump.catch(() => {});
-  });
-  await waitFor(() => events.some((e) => e.event === "hello"));
-  return events;
+  const { frames, close } = await followEvents(new URL("/events", server.url));
+  cleanups.push(close);
+  return frames;
 }
 
 describe("service data on the wire", () => {

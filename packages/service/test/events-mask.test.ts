@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
 import { ActivityEvent, Registry, Service, type StatusServer, serveStatus } from "../src/index.ts";
+import { followEvents } from "./sse-clients.ts";
 
 const S = "S3CR3T";
 
@@ -15,32 +16,10 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-/** Reads `/events` into whole frames: each one's event name, `data:` line and parsed JSON. */
+/** Follows `/events` until the test ends. */
 async function follow(server: StatusServer) {
-  const res = await fetch(new URL("/events", server.url));
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const frames: { event: string; line: string; data: Record<string, unknown> }[] = [];
-  let buffer = "";
-  const pump = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const line = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && line) frames.push({ event, line, data: JSON.parse(line) });
-      }
-    }
-  })().catch(() => {});
-  cleanups.push(async () => {
-    await reader.cancel().catch(() => {});
-    await pump;
-  });
-  await waitFor(() => frames.some((f) => f.event === "hello"), { message: "the hello event" });
+  const { frames, close } = await followEvents(new URL("/events", server.url));
+  cleanups.push(close);
   return frames;
 }
 

@@ -3,6 +3,7 @@
  * registry holds, and a client in a child process that sends its request and reads nothing until
  * told to (a client inside this process would be read by Bun's own fetch, which buffers).
  */
+import { waitFor } from "@specter/core/testing";
 import type { Registry } from "../src/index.ts";
 
 /** Counts the `onActivity` listeners added from now on and not yet removed. */
@@ -77,4 +78,45 @@ export function eventsIn(text: string, event: string): unknown[] {
     if (name === event && data !== undefined) out.push(JSON.parse(data));
   }
   return out;
+}
+
+export interface SseFrame {
+  event: string;
+  /** The `data:` line as sent. */
+  line: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Follows `GET <url>` (an `/events` stream) until `close()`: its whole frames, as they arrive, once
+ * the "hello" came.
+ */
+export async function followEvents(
+  url: string | URL,
+): Promise<{ frames: SseFrame[]; close(): Promise<void> }> {
+  const res = await fetch(url);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const frames: SseFrame[] = [];
+  let buffer = "";
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const line = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && line) frames.push({ event, line, data: JSON.parse(line) });
+      }
+    }
+  })().catch(() => {});
+  const close = async () => {
+    await reader.cancel().catch(() => {});
+    await pump;
+  };
+  await waitFor(() => frames.some((f) => f.event === "hello"), { message: "the hello event" });
+  return { frames, close };
 }

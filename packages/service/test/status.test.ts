@@ -15,7 +15,7 @@ import {
   type StatusServer,
   serveStatus,
 } from "../src/index.ts";
-import { countListeners } from "./sse-clients.ts";
+import { countListeners, followEvents } from "./sse-clients.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -230,27 +230,8 @@ describe("status endpoint", () => {
     const { server, registry } = await setup();
     const res = await get(server, "/events");
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    const events: { event: string; data: unknown }[] = [];
-    let buffer = "";
-    const pump = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        let end = buffer.indexOf("\n\n");
-        while (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-          end = buffer.indexOf("\n\n");
-        }
-      }
-    })();
-    await waitFor(() => events.some((e) => e.event === "hello"));
+    await res.body?.cancel();
+    const { frames: events, close } = await followEvents(new URL("/events", server.url));
     await waitFor(() => events.some((e) => e.event === "watcher-value"));
     const late = registry.register(
       new Service("late", { onStart: (s) => void s.startProcess(["true"]) }),
@@ -269,8 +250,7 @@ describe("status endpoint", () => {
     };
     expect(exit.process).toBe("true");
     expect(exit.exit.exitCode).toBe(0);
-    await reader.cancel();
-    await pump.catch(() => {});
+    await close();
   });
 
   test("HEAD /events answers the headers and leaves no listener behind; a closed stream leaves none either", async () => {
