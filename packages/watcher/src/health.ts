@@ -69,8 +69,9 @@ export const WatcherHealth = z.strictObject({
   quarantined: z.boolean(),
   /**
    * A worker killed for its source still runs, blocked in a native call that cannot be
-   * interrupted (`Bun.sleepSync`, `Bun.spawnSync`); no new worker is started for it meanwhile and
-   * its polls fail (phase `worker`) with backoff. Always `false` outside workers.
+   * interrupted (`Bun.sleepSync`; not `Bun.spawnSync`, whose child is killed); no new worker is
+   * started for it meanwhile and its polls fail (phase `worker`) with backoff. Always `false`
+   * outside workers.
    */
   unkillable: z.boolean(),
   /** Milliseconds until the next retry, while in `backoff`. */

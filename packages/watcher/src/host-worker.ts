@@ -1,5 +1,13 @@
 /** One Bun Worker hosting many sessions, and the kill switch for it. Internal; see `WorkerPool`. */
-import { BUSY_CALLING, BUSY_LOADING, type FromWorker, Outbox, type ToWorker } from "./protocol.ts";
+import {
+  BUSY_CALLING,
+  BUSY_LOADING,
+  type FromWorker,
+  Outbox,
+  type ThreadMessage,
+  type ToWorker,
+} from "./protocol.ts";
+import { freeStuckThread, type OsThread, osThread } from "./thread-children.ts";
 import type { WorkerSession } from "./worker-session.ts";
 
 const ENTRY = new URL("./worker-entry.ts", import.meta.url).href;
@@ -7,8 +15,9 @@ const ENTRY = new URL("./worker-entry.ts", import.meta.url).href;
 /**
  * How long a terminated worker's thread may take to end before it counts as stuck in a native
  * call. `terminate()` interrupts JavaScript: a worker spinning in `for (;;) {}` sent its `close`
- * 5–7 ms after `terminate()` here. A thread blocked in `Bun.sleepSync` or `Bun.spawnSync` cannot be
- * interrupted and ends only when that call returns (30 s for a 30 s sleep).
+ * 5–7 ms after `terminate()` here. A thread blocked in `Bun.sleepSync` cannot be interrupted and
+ * ends only when that call returns (30 s for a 30 s sleep); one in `Bun.spawnSync` ends 100 ms
+ * after `terminate()`, when the main thread kills its child (see thread-children.ts).
  */
 export const UNKILLABLE_AFTER = 500;
 
@@ -39,10 +48,14 @@ export class HostWorker {
   closed = false;
   /** `performance.now()` when it was told to terminate; 0 while it runs. */
   terminatedAt = 0;
+  /** The worker's OS thread, as it reported it at start (undefined without /proc). */
+  thread: OsThread | undefined;
   #worker: Worker;
   #busy = new Int32Array(new SharedArrayBuffer(8));
   #gone = false;
   #lastError: string | undefined;
+  /** Ends the watch of `freeStuckThread` once the thread has ended. */
+  #freed: (() => void) | undefined;
   #outbox: Outbox<ToWorker>;
 
   constructor(
@@ -54,6 +67,7 @@ export class HostWorker {
     this.exited = promise;
     this.#worker.addEventListener("close", (event) => {
       this.closed = true;
+      this.#freed?.();
       if (!this.#gone) this.#unexpectedExit((event as CloseEvent).code);
       this.onClose(this);
       resolve();
@@ -65,7 +79,11 @@ export class HostWorker {
       this.#lastError = /^error: (.*)$/m.exec(text)?.[1] ?? text.split("\n")[0];
     });
     this.#outbox = new Outbox((message) => this.#worker.postMessage(message));
-    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
+    this.#worker.onmessage = (event: MessageEvent<FromWorker | ThreadMessage>) => {
+      const message = event.data;
+      if (message.t === "thread") this.thread = osThread(message.tid);
+      else this.#receive(message);
+    };
     this.post({ t: "init", busy: this.#busy.buffer as SharedArrayBuffer });
   }
 
@@ -112,6 +130,7 @@ export class HostWorker {
     this.terminatedAt = performance.now();
     this.#outbox.clear();
     this.#worker.terminate();
+    this.#freed = freeStuckThread(this);
   }
 
   /**

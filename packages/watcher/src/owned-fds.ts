@@ -8,9 +8,9 @@
  * and open flags): a source that closed it itself without unregistering, just before it was killed,
  * may have let the host reopen the number. Internal; see owned-pids.ts for the notes.
  */
-import { closeSync, existsSync } from "node:fs";
-import { readStat } from "@specter/core";
+import { closeSync } from "node:fs";
 import { fdIdentity } from "./fd-identity.ts";
+import { type OsThread, osThread, threadRuns } from "./thread-children.ts";
 
 interface OwnedFd {
   fd: number;
@@ -22,8 +22,8 @@ interface OwnedFd {
 const noted = new Map<number, Map<number, OwnedFd>>();
 /** Released by sessions whose Worker went away, by `id:fd`, until their thread has ended. */
 const orphans = new Map<string, OwnedFd>();
-/** Each noting thread's start time, read when first heard of: tells a reused tid from it. */
-const threads = new Map<number, number>();
+/** Each noting thread, its start time read when first heard of: tells a reused tid from it. */
+const threads = new Map<number, OsThread>();
 /** While some thread is still running (blocked in a native call), its orphans are retried. */
 let retry: Timer | undefined;
 const RETRY_MS = 250;
@@ -39,9 +39,9 @@ export function noteFd(id: number, fd: number, tid: number, file: string, owned:
     return;
   }
   if (!threads.has(tid)) {
-    const start = readStat(tid)?.startTime;
-    if (start === undefined) return;
-    threads.set(tid, start);
+    const thread = osThread(tid);
+    if (!thread) return;
+    threads.set(tid, thread);
   }
   let fds = noted.get(id);
   if (!fds) {
@@ -68,7 +68,7 @@ async function closeOrphans(): Promise<void> {
   // 2,000 here), but it had arrived by the next turn every time, and always by its `close` event.
   await new Promise((resolve) => setImmediate(resolve));
   for (const [key, owned] of orphans) {
-    if (threadRuns(owned.tid)) continue;
+    if (runs(owned.tid)) continue;
     orphans.delete(key);
     if (fdIdentity(owned.fd) !== owned.file) continue;
     try {
@@ -77,7 +77,7 @@ async function closeOrphans(): Promise<void> {
       // Closed in the meantime.
     }
   }
-  for (const tid of threads.keys()) if (!threadRuns(tid)) threads.delete(tid);
+  for (const tid of threads.keys()) if (!runs(tid)) threads.delete(tid);
   if (orphans.size === 0 || retry) return;
   retry = setTimeout(() => {
     retry = undefined;
@@ -86,11 +86,7 @@ async function closeOrphans(): Promise<void> {
   retry.unref();
 }
 
-function threadRuns(tid: number): boolean {
-  const start = threads.get(tid);
-  return (
-    start !== undefined &&
-    existsSync(`/proc/self/task/${tid}`) &&
-    readStat(tid)?.startTime === start
-  );
+function runs(tid: number): boolean {
+  const thread = threads.get(tid);
+  return thread !== undefined && threadRuns(thread);
 }

@@ -4,7 +4,7 @@
  * main thread's /proc readers (all of @specter/core) at start-up. Internal.
  */
 import type { CleanupWatch, Held } from "./cleanups.ts";
-import { fdIdentity, threadId } from "./fd-identity.ts";
+import { fdIdentity } from "./fd-identity.ts";
 
 export const CHANNEL = "specter-watcher-owned-pids";
 
@@ -20,10 +20,12 @@ export type Note =
       file: string;
     };
 
-/** In a Worker: a watch per session that tells the main thread of what it registered. */
-export function announceOwned(): (id: number) => CleanupWatch {
+/**
+ * In a Worker: a watch per session that tells the main thread of what it registered. `tid` is the
+ * Worker's OS thread (`threadId()`), `undefined` without /proc: then no fd is noted.
+ */
+export function announceOwned(tid: number | undefined): (id: number) => CleanupWatch {
   let channel: BroadcastChannel | undefined;
-  let tid: number | undefined;
   /** Each noted fd's identity, by `id:fd`: a removal is noted only for what was noted. */
   const files = new Map<string, string>();
   const post = (note: Note) => {
@@ -41,7 +43,6 @@ export function announceOwned(): (id: number) => CleanupWatch {
       if (file === undefined || tid === undefined) return;
       files.delete(key);
     } else {
-      tid ??= threadId();
       // Standard streams are the host's; without /proc nothing tells when the thread has ended.
       file = held.fd > 2 && tid !== undefined ? fdIdentity(held.fd) : undefined;
       if (file === undefined || tid === undefined) return;

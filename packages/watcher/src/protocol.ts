@@ -41,6 +41,15 @@ export type FromWorker =
   | { t: "batch"; messages: FromWorker[] };
 
 /**
+ * A Worker's OS thread id, posted once by worker-entry.ts before any source runs (a subprocess
+ * host has no use for it). Only HostWorker reads it; sessions never see it.
+ */
+export interface ThreadMessage {
+  t: "thread";
+  tid: number;
+}
+
+/**
  * Coalesces the messages posted during one turn of the event loop into one postMessage: with
  * thousands of pollers whose ticks fall together it cut the cost of a worker poll from ~35 to
  * ~30 µs in bench/watcher.bench.ts. Order is kept.

@@ -310,19 +310,35 @@ async function nativePoller(how: "sleepSync" | "spawnSync") {
   const exitedAt = Date.now();
   const r = JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
   const exitMs = exitedAt - r.stoppedAt;
+  const figure = `5 s of 200 ms timeouts, each call blocked 10 s: ${r.kills} kill(s), ${r.errors} errors, unkillable reported ${r.unkillable}; after stop() (${r.stopMs} ms): +${r.threads} threads, ${r.sleeps} sleep processes, +${r.rssMb} MB RSS; host exited ${(exitMs / 1000).toFixed(1)} s after stop()`;
+  const stopped = r.stopMs < 1000;
+  if (how === "sleepSync")
+    return { figure, ok: r.kills === 1 && r.unkillable && stopped && exitMs < 10_000 };
+  // Each kill ends the child, so the thread ends and the source runs again on a fresh worker. A
+  // host that ran one Worker (which called Bun.spawnSync) and saw it close has +3 threads of Bun's
+  // own, measured; so up to 3 is no thread held, where the issue saw one more per kill.
   return {
-    figure: `5 s of 200 ms timeouts, each call blocked 10 s: ${r.kills} kill(s), ${r.errors} errors, unkillable reported ${r.unkillable}; after stop() (${r.stopMs} ms): +${r.threads} threads, ${r.sleeps} sleep processes, +${r.rssMb} MB RSS; host exited ${(exitMs / 1000).toFixed(1)} s after stop()`,
-    ok: r.kills === 1 && r.unkillable && r.stopMs < 1000 && r.sleeps <= 1 && exitMs < 10_000,
+    figure,
+    ok:
+      r.kills >= 2 && !r.unkillable && stopped && r.sleeps === 0 && r.threads <= 3 && exitMs < 1000,
   };
 }
 
-for (const [how, call] of [
-  ["spawnSync", "Bun.spawnSync(['sleep','10'])"],
-  ["sleepSync", "Bun.sleepSync(10_000)"],
+for (const [how, call, promise] of [
+  [
+    "spawnSync",
+    "Bun.spawnSync(['sleep','10'])",
+    "its child is killed with the worker, so the call returns and the thread ends; the source runs again; no sleep process after stop(); the host exits at once",
+  ],
+  [
+    "sleepSync",
+    "Bun.sleepSync(10_000)",
+    "killed once; no other worker for it while its thread lives (unkillable in health); stop() is not held; the host exits when the native call returns",
+  ],
 ] as const) {
   await g.check(
     `poll blocked in ${call} with a 200 ms timeout (issue 15: 30 s, over 10 s)`,
-    "killed once; no other worker for it while its thread lives (unkillable in health); stop() is not held; the host exits when the native call returns",
+    promise,
     () => nativePoller(how),
   );
 }
