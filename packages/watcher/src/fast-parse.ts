@@ -2,7 +2,7 @@
  * The fast path of option validation: the options zod would accept, checked without zod (see
  * fastParse). Internal.
  */
-import { MAX_TIMER_MS, tryParseDuration } from "@specter/core";
+import { MAX_TIMER_MS, MIN_BACKOFF_MS, tryParseDuration } from "@specter/core";
 import { KNOWN, type Parsed } from "./options-schema.ts";
 import { WorkerPool } from "./pool.ts";
 
@@ -13,7 +13,11 @@ import { WorkerPool } from "./pool.ts";
  */
 const durations = new Map<string, number>();
 
-function fastDuration(value: unknown, fallback: number, positive: boolean): number | undefined {
+/** The `min` of a duration that must be greater than 0 (0.5 ms is). */
+const POSITIVE = Number.MIN_VALUE;
+
+/** `min`: the shortest duration accepted, in milliseconds. */
+function fastDuration(value: unknown, fallback: number, min: number): number | undefined {
   if (value === undefined) return fallback;
   let ms: number | undefined;
   if (typeof value === "string") {
@@ -23,7 +27,7 @@ function fastDuration(value: unknown, fallback: number, positive: boolean): numb
       if (ms !== undefined && durations.size < 256) durations.set(value, ms);
     }
   } else ms = tryParseDuration(value);
-  if (ms === undefined || ms > MAX_TIMER_MS || (positive && ms === 0)) return undefined;
+  if (ms === undefined || ms > MAX_TIMER_MS || ms < min) return undefined;
   return ms;
 }
 
@@ -43,8 +47,8 @@ export function fastParse(input: unknown): Parsed | undefined {
   const stream = fastSource(o.stream);
   if (poll === null || stream === null) return undefined;
   if ((poll === undefined) === (stream === undefined)) return undefined;
-  const interval = o.interval === undefined ? undefined : fastDuration(o.interval, 0, true);
-  const timeout = o.timeout === undefined ? undefined : fastDuration(o.timeout, 0, true);
+  const interval = o.interval === undefined ? undefined : fastDuration(o.interval, 0, POSITIVE);
+  const timeout = o.timeout === undefined ? undefined : fastDuration(o.timeout, 0, POSITIVE);
   if (
     (o.interval !== undefined && interval === undefined) ||
     (o.timeout !== undefined && timeout === undefined)
@@ -54,9 +58,10 @@ export function fastParse(input: unknown): Parsed | undefined {
     return undefined;
   const retry = o.retry ?? true;
   if (typeof retry !== "boolean") return undefined;
-  const initialBackoff = fastDuration(o.initialBackoff, 1_000, true);
+  const initialBackoff = fastDuration(o.initialBackoff, 1_000, MIN_BACKOFF_MS);
   if (initialBackoff === undefined) return undefined;
-  const maxBackoff = o.maxBackoff === undefined ? undefined : fastDuration(o.maxBackoff, 0, true);
+  const maxBackoff =
+    o.maxBackoff === undefined ? undefined : fastDuration(o.maxBackoff, 0, MIN_BACKOFF_MS);
   if (o.maxBackoff !== undefined && (maxBackoff === undefined || maxBackoff < initialBackoff))
     return undefined;
   const jitter = o.jitter ?? false;
@@ -65,7 +70,7 @@ export function fastParse(input: unknown): Parsed | undefined {
   const dedupe = o.dedupe ?? false;
   if (typeof dedupe !== "boolean" && typeof dedupe !== "function") return undefined;
   if (o.transform !== undefined && typeof o.transform !== "function") return undefined;
-  const stopTimeout = fastDuration(o.stopTimeout, 5_000, false);
+  const stopTimeout = fastDuration(o.stopTimeout, 5_000, 0);
   if (stopTimeout === undefined) return undefined;
   const worker = o.worker ?? "shared";
   if (worker !== "shared" && worker !== "dedicated") return undefined;

@@ -96,8 +96,11 @@ export class LocalPollSession implements PollSession {
       abortCall(inflight, new Error("watcher stopped"));
       await settledOrNextTurn(inflight.done as Promise<unknown>);
     }
+    // Made here if nothing was registered yet: a poll that ignored its abort and registers later
+    // must find a closed list, whose additions run at once (a fresh one would never run).
+    this.#cleanups ??= new Cleanups();
     // Cleanups that outlast stopTimeout are abandoned, as a source parked in an await is.
-    if (this.#cleanups) await settlesWithin(this.#cleanups.run(), stopTimeout);
+    await settlesWithin(this.#cleanups.run(), stopTimeout);
   }
 }
 

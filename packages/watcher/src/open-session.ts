@@ -5,7 +5,7 @@
  */
 import { LocalPollSession, LocalStreamSession } from "./local-session.ts";
 import type { WatcherConfig } from "./options.ts";
-import { listenForOwned, releaseOwned } from "./owned-pids.ts";
+import { listenForOwned } from "./owned-pids.ts";
 import { WorkerPool } from "./pool.ts";
 import { ProcessSession } from "./process-session.ts";
 import type { SourceSpec } from "./protocol.ts";
@@ -39,23 +39,7 @@ export function openSession(
     config.worker === "dedicated"
       ? new WorkerPool({ size: 1 })
       : (config.pool ?? WorkerPool.default);
+  // The notes of what sources register, so a killed Worker's are ended (see owned-pids.ts).
   listenForOwned();
-  // A source's registered subprocesses and fds outlive a Worker that died before its cleanups
-  // ran: end them when the session moves to a new Worker and when it closes (stop() waits).
-  const session = new WorkerSession(
-    name,
-    spec,
-    pool,
-    isolationOf(config),
-    { restarted: (reason) => releaseThen(session.id, () => events.restarted(reason)) },
-    sink,
-  );
-  const close = session.close.bind(session);
-  session.close = (stopTimeout) => close(stopTimeout).finally(() => releaseOwned(session.id));
-  return session;
-}
-
-function releaseThen(id: number, then: () => void): void {
-  void releaseOwned(id);
-  then();
+  return new WorkerSession(name, spec, pool, isolationOf(config), events, sink);
 }

@@ -2,7 +2,7 @@
  * The zod schema of a watcher's options: the rules, and the errors a caller sees. fast-parse.ts
  * accepts the same options without zod; options.ts turns either result into a config. Internal.
  */
-import { durationSchema, functionSchema } from "@specter/core";
+import { backoffSchema, durationSchema, functionSchema } from "@specter/core";
 import { z } from "zod";
 import { WorkerPool } from "./pool.ts";
 
@@ -29,8 +29,10 @@ export const schema = z
     interval: durationSchema({ positive: true }).optional(),
     timeout: durationSchema({ positive: true }).optional(),
     retry: z.boolean({ error: "true or false" }).default(true),
-    initialBackoff: durationSchema({ positive: true }).default(1_000),
-    maxBackoff: durationSchema({ positive: true }).optional(),
+    // At least MIN_BACKOFF_MS: a source that fails at once would otherwise retry in a tight loop
+    // (with isolation "process", a new subprocess each time: 289 in 3 s at 1 ms).
+    initialBackoff: backoffSchema().default(1_000),
+    maxBackoff: backoffSchema().optional(),
     jitter: z.union([z.boolean(), z.number().min(0, JITTER).max(1, JITTER)], JITTER).default(false),
     dedupe: z
       .union([z.boolean(), functionSchema()], {

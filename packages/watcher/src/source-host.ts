@@ -332,6 +332,8 @@ async function close(id: number): Promise<void> {
     if (pending) abortCall(pending, new Error("watcher stopped"));
   });
   await settledOrNextTurn(Promise.all([stream?.done, pending?.done]));
-  await Promise.all([stream?.cleanups.run(), session.cleanups?.run()]);
+  // Made here if the polls registered nothing yet: a poll that ignored its abort and registers
+  // later must find a closed list, whose additions run at once (a fresh one would never run).
+  await Promise.all([stream?.cleanups.run(), cleanupsOf(session).run()]);
   send({ t: "closed", id });
 }

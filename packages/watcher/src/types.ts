@@ -59,9 +59,9 @@ export interface ModuleSource {
 interface CommonOptions<T, V> {
   /** Retry after a failure with exponential backoff (default `true`); `false` ends the watcher. */
   retry?: boolean;
-  /** First retry delay (default `"1s"`). */
+  /** First retry delay (default `"1s"`, at least `"10ms"`). */
   initialBackoff?: Duration;
-  /** Largest retry delay (default `"30s"`). */
+  /** Largest retry delay (default `"30s"`, at least `"10ms"`). */
   maxBackoff?: Duration;
   /**
    * Randomise retry delays: `true` for full jitter, or the fraction (0 to 1) of each delay that is

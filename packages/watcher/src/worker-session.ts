@@ -9,6 +9,7 @@ import {
   WorkerExitError,
 } from "./errors.ts";
 import { type HostWorker, UNKILLABLE_AFTER, type WorkerDeath } from "./host-worker.ts";
+import { releaseOwned } from "./owned-pids.ts";
 import type { WorkerPool } from "./pool.ts";
 import { decodeItems, deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
 import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
@@ -266,6 +267,10 @@ export class WorkerSession implements PollSession, StreamSession {
   moved(death: WorkerDeath): void {
     const dead = this.#host;
     this.#host = undefined;
+    // What the source registered with onClose lost its cleanups with that worker: end it now,
+    // blamed or not, call in flight or not (10 hung polls left 10 children alive until stop()
+    // when this hung on the "restarted" event, which a source blamed mid-call never gets).
+    void releaseOwned(this.id);
     this.#clearCancelled();
     if (this.#closed) {
       this.#closed();
@@ -308,8 +313,20 @@ export class WorkerSession implements PollSession, StreamSession {
     if (this.#streaming) host.post({ t: "stream", id: this.id });
   }
 
-  /** Signals the source to stop; after `stopTimeout` without an answer its worker is killed. */
+  /**
+   * Signals the source to stop; after `stopTimeout` without an answer its worker is killed. What
+   * the source registered and its cleanups did not end (its worker was killed) is ended before
+   * this resolves.
+   */
   async close(stopTimeout: number): Promise<void> {
+    try {
+      await this.#close(stopTimeout);
+    } finally {
+      await releaseOwned(this.id);
+    }
+  }
+
+  async #close(stopTimeout: number): Promise<void> {
     this.#ended = true;
     this.#settle(this.#pending?.call);
     this.#clearCancelled();

@@ -3,9 +3,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isAlive, openFds, waitFor } from "@specter/core/testing";
-import type { SourceContext } from "../src/index.ts";
-import type { Held } from "./fixtures/holds-resources.ts";
+import { commandLine, descendants, isAlive, openFds, waitFor } from "@specter/core/testing";
+import { type SourceContext, WorkerPool } from "../src/index.ts";
+import { type Held, MARK } from "./fixtures/holds-resources.ts";
 import { stoppedAfterEach } from "./helpers.ts";
 
 const HOLDS = new URL("./fixtures/holds-resources.ts", import.meta.url);
@@ -181,4 +181,30 @@ describe("module sources in a worker", () => {
       closeSync(reopened);
     }
   }, 10_000);
+});
+
+describe("a source killed again and again", () => {
+  test("what it registered is ended at each kill of its worker, not at stop()", async () => {
+    // Each cycle: a poll starts a child and hangs, times out; the retry (queued on the same
+    // worker) starts another; hangGrace later the worker is killed with that retry in flight.
+    const children = () =>
+      descendants().filter((p) => commandLine(p).join(" ") === `sleep ${MARK}`);
+    const w = make("holds-then-hangs", {
+      poll: { module: HOLDS, export: "holdThenHang", args: [true] },
+      interval: "1ms",
+      timeout: "200ms",
+      initialBackoff: "10ms",
+      maxBackoff: "10ms",
+      pool: new WorkerPool({ size: 1 }),
+    });
+    let kills = 0;
+    w.onError((e) => void (e.phase === "worker" && kills++));
+    w.start();
+    await waitFor(() => kills >= 4, { timeout: 8000 });
+    // 8 children started so far; only the current cycle's (at most 2) may still be alive.
+    await waitFor(() => children().length <= 2, { timeout: 2000 }).catch(() => {});
+    expect(children().length).toBeLessThanOrEqual(2);
+    await w.stop();
+    await waitFor(() => children().length === 0, { timeout: 3000 });
+  }, 15_000);
 });

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { fastParse } from "../src/fast-parse.ts";
 import { OptionsError, Watcher, WorkerPool } from "../src/index.ts";
+import { zodParse } from "../src/options-schema.ts";
 import { SOURCES } from "./helpers.ts";
 
 function errorOf(fn: () => unknown): OptionsError {
@@ -70,6 +72,40 @@ describe("Watcher options", () => {
     expect(
       () => new Watcher("x", { poll, interval: 10, initialBackoff: "2s", maxBackoff: "1s" }),
     ).toThrow('option "maxBackoff" got "1s": expected at least initialBackoff (2000ms)');
+  });
+
+  test.each([
+    ["initialBackoff", 0, "0"],
+    ["initialBackoff", "1ms", '"1ms"'],
+    ["initialBackoff", 9.5, "9.5"],
+    ["maxBackoff", "5ms", '"5ms"'],
+  ])("%s %p is under the 10 ms backoff floor", (option, value, shown) => {
+    const options = { poll: { module: SOURCES }, interval: 10, isolation: "process" as const };
+    expect(() => new Watcher("x", { ...options, initialBackoff: 10, [option]: value })).toThrow(
+      `option "${option}" got ${shown}: expected a duration from 10ms to 24 days`,
+    );
+  });
+
+  test("the backoff floor: the zod-free path and zod agree on either side of 10 ms", () => {
+    for (const [initialBackoff, maxBackoff] of [[0], [1], [9], ["9ms"], [10, 9], [20, "1ms"]]) {
+      const o = { poll, interval: 10, initialBackoff, maxBackoff };
+      expect([fastParse(o), zodParse(o)]).toEqual([undefined, undefined]);
+    }
+    for (const [initialBackoff, maxBackoff] of [
+      [10],
+      ["10ms", "10ms"],
+      [10.5, 11],
+      ["1s", 10_000],
+    ]) {
+      const o = { poll, interval: 10, initialBackoff, maxBackoff };
+      const fast = fastParse(o);
+      expect(fast).toBeDefined();
+      expect(fast?.initialBackoff).toBe(zodParse(o)?.initialBackoff as number);
+      expect(fast?.maxBackoff).toBe(zodParse(o)?.maxBackoff);
+    }
+    // A positive duration under 1 ms is still positive, for both.
+    expect(fastParse({ poll, interval: 0.5 })?.interval).toBe(0.5);
+    expect(zodParse({ poll, interval: 0.5 })?.interval).toBe(0.5);
   });
 
   test("durations longer than a timer can wait are rejected", () => {

@@ -244,7 +244,7 @@ describe("poll mode with a function source", () => {
         return calls;
       },
       interval: "1h",
-      initialBackoff: "5ms",
+      initialBackoff: "10ms",
     });
     const r = record(w);
     w.start();
@@ -383,7 +383,7 @@ describe("poll mode with a function source", () => {
         return calls;
       },
       interval: "1h",
-      initialBackoff: "5ms",
+      initialBackoff: "10ms",
     });
     const seen: string[] = [];
     w.on("value", (v) => void seen.push(`value ${v}`));

@@ -113,7 +113,7 @@ describe("stream mode with a function source", () => {
         yield opens;
         throw new Error("tail lost the file");
       },
-      initialBackoff: "5ms",
+      initialBackoff: "10ms",
     });
     const r = record(w);
     w.start();

@@ -103,7 +103,7 @@ describe("module sources in workers", () => {
   });
 
   test("a throwing poll in a worker is retried with its error message and stack", async () => {
-    const w = make("throws", { poll: source("throws"), interval: "1h", initialBackoff: "5ms" });
+    const w = make("throws", { poll: source("throws"), interval: "1h", initialBackoff: "10ms" });
     const r = record(w);
     w.start();
     await waitFor(() => r.errors.length >= 2);
@@ -173,7 +173,7 @@ describe("module sources in workers", () => {
       poll: source("waitForAbort"),
       interval: "1h",
       timeout: "20ms",
-      initialBackoff: "5ms",
+      initialBackoff: "10ms",
       pool,
     });
     const r = record(w);

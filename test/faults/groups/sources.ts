@@ -1,17 +1,29 @@
 /**
  * Fault group: sources that hold resources (issue 15, item 3). A source opens a file descriptor
  * and starts a child at every poll (registering the fd as `{ fd, [Symbol.dispose]() }`), then hangs
- * until it is killed; after 20 kills and `stop()`,
- * what is left in the host? With `context.onClose` in a Worker, with `isolation: "process"`
- * without any registration, and after one normal stop.
+ * until it is killed; after 20 kills, during the run and after `stop()`, what is left in the host?
+ * With `context.onClose` in a Worker, with `isolation: "process"` without any registration, and
+ * after one normal stop. Also: a cleanup registered after stop(), and a crash-looping subprocess
+ * at the backoff floor.
  */
-import { closeSync, readdirSync, readlinkSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { commandLine, descendants, isAlive, waitFor } from "@specter/core/testing";
-import { Watcher } from "@specter/watcher";
+import { OptionsError, type SourceContext, Watcher } from "@specter/watcher";
 import type { Held } from "../../../packages/watcher/test/fixtures/holds-resources.ts";
 import { group, pool, since } from "../lib.ts";
 
 const g = group("sources");
+const CRASHES = new URL("../fixtures/crash-loop.ts", import.meta.url);
 const HOLDS = new URL(
   "../../../packages/watcher/test/fixtures/holds-resources.ts",
   import.meta.url,
@@ -33,7 +45,9 @@ function devNullFds(): number[] {
 const baseFds = new Set(devNullFds());
 const leakedFds = () => devNullFds().filter((fd) => !baseFds.has(fd));
 /** The sources' `sleep 3001` children anywhere below this process. */
-const children = () => descendants().filter((p) => commandLine(p).join(" ") === "sleep 3001");
+const marked = (mark: string) => () =>
+  descendants().filter((p) => commandLine(p).join(" ") === `sleep ${mark}`);
+const children = marked("3001");
 
 /** Ends what a scenario leaked (after measuring it), so the next one starts from nothing. */
 async function sweep(): Promise<void> {
@@ -44,7 +58,11 @@ async function sweep(): Promise<void> {
 
 type Place = { isolation: "process" } | { pool: ReturnType<typeof pool> };
 
-/** KILLS hung polls killed, then stop(): what is left. */
+/**
+ * Hung polls until KILLS kills, then stop(): what is left during the run (just before stop(), once
+ * the last kill's resources had up to 1 s to go) and after it. Each kill ends two polls: the one
+ * that timed out and its retry, queued on the same worker or subprocess before the kill.
+ */
 async function killed(register: boolean, place: Place) {
   const w = new Watcher("holds-then-hangs", {
     poll: { module: HOLDS, export: "holdThenHang", args: [register] },
@@ -54,10 +72,15 @@ async function killed(register: boolean, place: Place) {
     maxBackoff: "10ms",
     ...place,
   });
-  w.onError(() => {});
+  let kills = 0;
+  w.onError((e) => void (e.phase === "worker" && kills++));
   const t0 = performance.now();
   w.start();
-  await waitFor(() => w.health().errorCount >= KILLS, { timeout: 30_000 });
+  await waitFor(() => kills >= KILLS, { timeout: 30_000 });
+  // The polls of the current cycle (at most 2) may hold theirs; earlier cycles' must be gone.
+  const settled = () => children().length <= 2 && leakedFds().length <= 2;
+  await waitFor(settled, { timeout: 1000 }).catch(() => {});
+  const during = { fds: leakedFds().length, children: children().length };
   await w.stop();
   const ms = since(t0);
   // Give the OS a moment to reap what was killed; nothing is awaited that could hide a leak.
@@ -65,17 +88,17 @@ async function killed(register: boolean, place: Place) {
   const left = { fds: leakedFds().length, children: children().length, ms };
   const subprocesses = descendants().length - left.children;
   await sweep();
-  return { ...left, subprocesses, errors: w.health().errorCount };
+  return { ...left, during, kills, subprocesses, errors: w.health().errorCount };
 }
 
 await g.check(
   `${KILLS} kills of a worker source holding an fd and a child, cleanup registered with onClose`,
-  "0 children and 0 fds after stop(): the main thread kills a killed Worker's registered children and, once its thread has ended, closes its registered fds (those still naming the same file)",
+  "at each kill, not at stop(): the main thread kills a killed Worker's registered children and, once its thread has ended, closes its registered fds (those still naming the same file); during the run only the current polls' (≤ 2) are open; 0 and 0 after stop()",
   async () => {
     const r = await killed(true, { pool: pool({ size: 1 }) });
     return {
-      figure: `${r.errors} failed polls in ${r.ms} ms → after stop(): ${r.children} children, ${r.fds} fds left (was 20 and 20)`,
-      ok: r.children === 0 && r.fds === 0,
+      figure: `${r.kills} kills (${r.errors} failed polls) in ${r.ms} ms → just before stop(): ${r.during.children} children, ${r.during.fds} fds alive (was 10 children after 5 kills, 2 more per kill, until stop()); after stop(): ${r.children} children, ${r.fds} fds left (was 20 and 20)`,
+      ok: r.during.children <= 2 && r.during.fds <= 2 && r.children === 0 && r.fds === 0,
     };
   },
 );
@@ -86,7 +109,7 @@ await g.check(
   async () => {
     const r = await killed(false, { pool: pool({ size: 1 }) });
     return {
-      figure: `after stop(): ${r.children} children, ${r.fds} fds left (${r.errors} failed polls)`,
+      figure: `${r.kills} kills (${r.errors} failed polls) → just before stop(): ${r.during.children} children, ${r.during.fds} fds; after stop(): ${r.children} children, ${r.fds} fds left`,
       ok: r.children > 0 && r.fds > 0,
     };
   },
@@ -94,12 +117,17 @@ await g.check(
 
 await g.check(
   `${KILLS} kills of an isolation "process" source holding an fd and a child, nothing registered`,
-  "the OS reclaims everything: 0 fds, 0 children, 0 subprocesses after stop()",
+  "the OS reclaims everything at each kill: during the run only the current polls' (≤ 2) children; 0 fds, 0 children, 0 subprocesses after stop()",
   async () => {
     const r = await killed(false, { isolation: "process" });
     return {
-      figure: `${r.errors} failed polls in ${r.ms} ms → after stop(): ${r.children} children, ${r.fds} fds, ${r.subprocesses} subprocesses left`,
-      ok: r.children === 0 && r.fds === 0 && r.subprocesses === 0,
+      figure: `${r.kills} kills (${r.errors} failed polls) in ${r.ms} ms → just before stop(): ${r.during.children} children, ${r.during.fds} fds; after stop(): ${r.children} children, ${r.fds} fds, ${r.subprocesses} subprocesses left`,
+      ok:
+        r.during.children <= 2 &&
+        r.during.fds === 0 &&
+        r.children === 0 &&
+        r.fds === 0 &&
+        r.subprocesses === 0,
     };
   },
 );
@@ -184,6 +212,113 @@ await g.check(
     return {
       figure: `${pids.length} processes (source subprocess, guard) gone ${since(t0)} ms after the host died`,
       ok: pids.length >= 2,
+    };
+  },
+);
+
+/** What `registerLate` wrote to `path`: its host's pid once started, its child's once made. */
+function progress(path: string): { host?: number; child?: number } {
+  const found: { host?: number; child?: number } = {};
+  if (!existsSync(path)) return found;
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    const [what, pid] = line.split(" ");
+    if (what === "started" || what === "child")
+      found[what === "started" ? "host" : what] = Number(pid);
+  }
+  return found;
+}
+
+await g.check(
+  "a poll that ignores its abort, stop() at once, then 300 ms later it starts a child (sleep 3002) and registers it",
+  "the cleanup runs at once (function source; a Worker kept alive by a neighbour); a process source is ended by stop() before it can start one",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "specter-late-"));
+    const late = marked("3002");
+    /** Starts a watcher, stops it once its poll started, then counts `sleep 3002`s. */
+    const scenario = async (options: object, started: () => boolean, acquired: () => boolean) => {
+      const w = new Watcher("late", { interval: "1h", ...options } as never);
+      w.start();
+      await waitFor(started, { timeout: 5000 });
+      await w.stop();
+      await waitFor(acquired, { timeout: 3000 }).catch(() => {});
+      await waitFor(() => late().length === 0, { timeout: 1000 }).catch(() => {});
+      const left = late().length;
+      for (const pid of late()) process.kill(pid, "SIGKILL");
+      return left;
+    };
+    let fnStarted = false;
+    let fnChild = 0;
+    const fn = await scenario(
+      {
+        poll: async ({ onClose }: SourceContext) => {
+          fnStarted = true;
+          await Bun.sleep(300);
+          const child = Bun.spawn(["sleep", "3002"], { stdout: "ignore", stderr: "ignore" });
+          onClose?.(child);
+          fnChild = child.pid;
+        },
+      },
+      () => fnStarted,
+      () => fnChild > 0,
+    );
+    const shared = pool({ size: 1 });
+    const neighbour = new Watcher("neighbour", {
+      poll: { module: HOLDS, export: "richValue" },
+      interval: "10ms",
+      pool: shared,
+    });
+    neighbour.start();
+    const inWorker = join(dir, "worker");
+    const worker = await scenario(
+      { poll: { module: HOLDS, export: "registerLate", args: [inWorker] }, pool: shared },
+      () => progress(inWorker).host !== undefined,
+      () => progress(inWorker).child !== undefined,
+    );
+    const workerAlive = shared.stats().workers;
+    await neighbour.stop();
+    const inProcess = join(dir, "process");
+    const proc = await scenario(
+      { poll: { module: HOLDS, export: "registerLate", args: [inProcess] }, isolation: "process" },
+      () => progress(inProcess).host !== undefined,
+      () => false,
+    );
+    const acquiredInProcess = progress(inProcess).child !== undefined;
+    rmSync(dir, { recursive: true, force: true });
+    return {
+      figure: `sleep 3002 left running: function ${fn}, worker ${worker} (its worker still running: ${workerAlive}), process ${proc} (acquired after stop: ${acquiredInProcess}); was 1 in a worker and on the main thread`,
+      ok: fn === 0 && worker === 0 && workerAlive === 1 && proc === 0 && !acquiredInProcess,
+    };
+  },
+);
+
+await g.check(
+  'a crash-looping isolation "process" source (process.exit(1) at every poll) at the backoff floor, initialBackoff = maxBackoff = 10ms, for 3 s',
+  "backoff options under 10 ms are refused (OptionsError naming the option); at the floor the loop spawns at most 100 subprocesses a second (less the spawn time)",
+  async () => {
+    const options = {
+      poll: { module: CRASHES, export: "exitsAtOnce" },
+      interval: "1h",
+      isolation: "process" as const,
+    };
+    let refused = "accepted";
+    try {
+      new Watcher("storm", { ...options, initialBackoff: "1ms", maxBackoff: "1ms" });
+    } catch (error) {
+      if (error instanceof OptionsError) refused = error.issues.map((i) => i.option).join(", ");
+    }
+    const w = new Watcher("storm", { ...options, initialBackoff: "10ms", maxBackoff: "10ms" });
+    w.onError(() => {});
+    const t0 = performance.now();
+    w.start();
+    await Bun.sleep(3000); // the measured window itself
+    const deaths = w.health().errorCount;
+    const seconds = (performance.now() - t0) / 1000;
+    await w.stop();
+    await waitFor(() => descendants().length === 0, { timeout: 3000 });
+    const perSecond = Math.round(deaths / seconds);
+    return {
+      figure: `1ms refused (${refused}); at 10ms: ${deaths} subprocesses spawned and crashed in ${seconds.toFixed(1)} s = ${perSecond}/s (was 289 in 3 s = 96/s at 1 ms)`,
+      ok: refused === "initialBackoff, maxBackoff" && perSecond <= 100,
     };
   },
 );
