@@ -64,14 +64,15 @@ export const WatcherHealth = z.strictObject({
   lastWorkerRestart: z.strictObject({ reason: z.string(), at: z.number() }).nullable(),
   /**
    * Its source killed shared workers outside any call (a timer of its own threw or exited) and now
-   * runs on a worker of its own for the rest of this run. Always `false` outside workers.
+   * runs on a worker of its own for the rest of this run. After the loop failed or ended it keeps
+   * its last value until the next start. Always `false` outside workers.
    */
   quarantined: z.boolean(),
   /**
    * A worker killed for its source still runs, blocked in a native call that cannot be
    * interrupted (`Bun.sleepSync`; not `Bun.spawnSync`, whose child is killed); no new worker is
-   * started for it meanwhile and its polls fail (phase `worker`) with backoff. Always `false`
-   * outside workers.
+   * started for it meanwhile and its polls fail (phase `worker`) with backoff. Still read after
+   * the loop failed or ended, until the next start. Always `false` outside workers.
    */
   unkillable: z.boolean(),
   /** Milliseconds until the next retry, while in `backoff`. */

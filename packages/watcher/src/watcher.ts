@@ -1,11 +1,10 @@
-import { Backoff } from "@specter/core";
 import { Delivery, type DeliveryOptions } from "./delivery.ts";
 import { describeFailure, phaseOf, WatcherError } from "./errors.ts";
 import { type FeedEvents, WatcherFeed } from "./feed.ts";
 import { isolationOf, openSession } from "./open-session.ts";
 import { resolveOptions, type WatcherConfig } from "./options.ts";
 import { nextTick, type Run } from "./run.ts";
-import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
+import type { PollSession, StreamSession, StreamSink } from "./session.ts";
 import { cancel, schedule } from "./ticker.ts";
 import type {
   Subscriber,
@@ -14,20 +13,14 @@ import type {
   WatcherOptions,
   WatcherState,
 } from "./types.ts";
-import { WorkerSession } from "./worker-session.ts";
+import { runHooks, WatcherRun } from "./watcher-run.ts";
+import { healthOf, WatcherStats } from "./watcher-stats.ts";
 
 /**
  * The events of `Watcher.on()` and their listener arguments: `value: [value, watcher]`,
  * `error: [error, watcher]`, `state: [state, previous, watcher]`.
  */
 export type WatcherEvents<T, V> = FeedEvents<V, Watcher<T, V>>;
-
-/**
- * Set by `Watcher`'s static block, so a `WatcherRun` (the ticker's entry and the session's events)
- * reaches its watcher's private methods without a closure per run.
- */
-let runDue: (run: WatcherRun) => void;
-let runRestarted: (run: WatcherRun, reason: string) => void;
 
 /** What `stop()` returns when nothing runs: one settled promise for every watcher. */
 const SETTLED: Promise<void> = Promise.resolve();
@@ -54,15 +47,9 @@ export class Watcher<T = unknown, V = T> {
   #stopping: Promise<void> | undefined;
   #closing: Promise<void> = SETTLED;
   #startAfterStop = false;
-  /** Made at the first failure: most watchers never retry. */
-  #backoff: Backoff | undefined;
   readonly #delivery: Delivery<V>;
-  #startedAt: number | null = null;
-  #errorCount = 0;
-  #consecutive = 0;
-  #skipped = 0;
-  #workerRestarts = 0;
-  #lastWorkerRestart: WatcherHealth["lastWorkerRestart"] = null;
+  /** Counters, backoff and what health() reports from them. */
+  readonly #stats = new WatcherStats();
 
   /** @throws {OptionsError} when an option is missing, unknown or out of range; nothing is started. */
   constructor(name: string, options: WatcherOptions<T, V>) {
@@ -144,9 +131,7 @@ export class Watcher<T = unknown, V = T> {
     const run = new WatcherRun(this);
     run.session = this.#openSession(run);
     this.#run = run;
-    this.#startedAt = Date.now();
-    this.#backoff?.reset();
-    this.#consecutive = 0;
+    this.#stats.started();
     this.#setState("running");
     queueMicrotask(() => {
       if (run.closed) return;
@@ -175,31 +160,16 @@ export class Watcher<T = unknown, V = T> {
 
   health(): WatcherHealth {
     const run = this.#run;
-    const session = run?.session;
-    return {
+    return healthOf(this.#stats, {
       name: this.name,
       mode: this.mode,
       state: this.#feed.state,
       isolation: isolationOf(this.#config),
-      errorCount: this.#errorCount,
-      consecutiveErrors: this.#consecutive,
-      callbackErrors: this.#feed.callbackErrors,
-      lastError: this.#feed.last,
-      lastValueAt: this.#delivery.lastValueAt,
-      delivered: this.#delivery.delivered,
-      deduped: this.#delivery.deduped,
-      uptime: this.#startedAt === null ? 0 : Date.now() - this.#startedAt,
-      subscribers: this.#feed.values.size,
-      skippedTicks: this.#skipped,
-      workerRestarts: this.#workerRestarts,
-      lastWorkerRestart: this.#lastWorkerRestart,
-      quarantined: session instanceof WorkerSession && session.quarantined,
-      unkillable: session instanceof WorkerSession && session.unkillable,
-      nextRetryIn:
-        run?.retryAt === undefined
-          ? null
-          : Math.max(0, Math.round(run.retryAt - performance.now())),
-    };
+      feed: this.#feed,
+      delivery: this.#delivery as Delivery<unknown>,
+      session: run?.session,
+      retryAt: run?.retryAt,
+    });
   }
 
   // ---- sessions ---------------------------------------------------------------------------
@@ -210,16 +180,14 @@ export class Watcher<T = unknown, V = T> {
   }
 
   #restarted(run: Run, reason: string): void {
-    if (run.closed) return;
-    this.#workerRestarts++;
-    this.#lastWorkerRestart = { reason, at: Date.now() };
+    if (!run.closed) this.#stats.restarted(reason);
   }
 
   #sink(run: Run): StreamSink {
     return {
       item: (value) => {
         if (run.closed) return;
-        this.#succeeded();
+        this.#stats.succeeded();
         this.#delivery.deliver(value);
       },
       flush: () => {
@@ -227,7 +195,7 @@ export class Watcher<T = unknown, V = T> {
       },
       items: (values, bad) => {
         if (run.closed) return;
-        this.#succeeded();
+        this.#stats.succeeded();
         const delivery = this.#delivery;
         if (bad) return delivery.deliverWithBad(values, bad, run, (r) => this.#feed.badItem(r));
         for (let i = 0; i < values.length && !run.closed; i++) delivery.deliver(values[i]);
@@ -257,7 +225,7 @@ export class Watcher<T = unknown, V = T> {
     (run.session as PollSession).call(this.#config.timeout).then(
       (value) => {
         if (run.closed) return; // a late result of an abandoned poll is never delivered
-        this.#succeeded();
+        this.#stats.succeeded();
         this.#delivery.deliver(value);
         this.#delivery.stamp();
         if (!run.closed) this.#scheduleTick(run);
@@ -271,7 +239,7 @@ export class Watcher<T = unknown, V = T> {
   /** Fixed rate: the next tick is due at anchor + k * interval; ticks that passed during the poll are skipped. */
   #scheduleTick(run: Run): void {
     const interval = this.#config.interval;
-    this.#skipped += nextTick(run, interval, performance.now());
+    this.#stats.skipped += nextTick(run, interval, performance.now());
     schedule(run, run.anchor + run.tick * interval);
   }
 
@@ -289,17 +257,9 @@ export class Watcher<T = unknown, V = T> {
 
   // ---- outcomes ---------------------------------------------------------------------------
 
-  #succeeded(): void {
-    if (this.#consecutive !== 0 || (this.#backoff !== undefined && this.#backoff.attempt !== 0)) {
-      this.#consecutive = 0;
-      this.#backoff?.reset();
-    }
-  }
-
   #failed(run: Run, error: Error): void {
     const phase = phaseOf(error, this.mode);
-    this.#errorCount++;
-    this.#consecutive++;
+    this.#stats.failed();
     this.#feed.report(
       new WatcherError(this.name, phase, describeFailure(phase, error), { cause: error }),
     );
@@ -309,13 +269,7 @@ export class Watcher<T = unknown, V = T> {
   }
 
   #retryLater(run: Run): void {
-    this.#backoff ??= new Backoff({
-      initial: this.#config.initialBackoff,
-      max: this.#config.maxBackoff,
-      jitter: this.#config.jitter,
-    });
-    const delay = this.#backoff.next();
-    run.retryAt = performance.now() + delay;
+    run.retryAt = performance.now() + this.#stats.nextDelay(this.#config);
     this.#setState("backoff");
     schedule(run, run.retryAt);
   }
@@ -323,6 +277,7 @@ export class Watcher<T = unknown, V = T> {
   /** The loop ended by itself (`failed` or `ended`): release the source without waiting. */
   #finish(run: Run, state: "failed" | "ended"): void {
     this.#release(run);
+    this.#stats.finished = run.session;
     this.#closing = run.session.close(this.#config.stopTimeout);
     this.#setState(state);
   }
@@ -332,7 +287,7 @@ export class Watcher<T = unknown, V = T> {
     cancel(run);
     run.retryAt = undefined;
     if (this.#run === run) this.#run = undefined;
-    this.#startedAt = null;
+    this.#stats.startedAt = null;
   }
 
   async #stop(run: Run): Promise<void> {
@@ -355,30 +310,7 @@ export class Watcher<T = unknown, V = T> {
   }
 
   static {
-    runDue = (run) => run.watcher.#due(run);
-    runRestarted = (run, reason) => run.watcher.#restarted(run, reason);
-  }
-}
-
-/** One `start()` of a watcher; its `due()` is the ticker's callback, with no closure per run. */
-class WatcherRun implements Run, SessionEvents {
-  closed = false;
-  session = undefined as unknown as PollSession | StreamSession;
-  at = 0;
-  slot = -1;
-  anchor = 0;
-  tick = 0;
-  retryAt: number | undefined = undefined;
-
-  // biome-ignore lint/suspicious/noExplicitAny: a run serves watchers of every value type
-  constructor(readonly watcher: Watcher<any, any>) {}
-
-  due(): void {
-    runDue(this);
-  }
-
-  /** The session's events: its source was restarted in another worker. */
-  restarted(reason: string): void {
-    runRestarted(this, reason);
+    runHooks.due = (run) => run.watcher.#due(run);
+    runHooks.restarted = (run, reason) => run.watcher.#restarted(run, reason);
   }
 }

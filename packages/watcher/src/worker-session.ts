@@ -75,9 +75,11 @@ export class WorkerSession implements PollSession, StreamSession {
     return this.#loaded;
   }
 
+  /** Its quarantine when it closed: health() still shows it after the loop gave up. */
+  #wasQuarantined: boolean | undefined;
   /** It killed its workers outside any call and lives on a worker of its own. */
   get quarantined(): boolean {
-    return this.pool.quarantined(this);
+    return this.#wasQuarantined ?? this.pool.quarantined(this);
   }
 
   /** A worker killed for it still runs, blocked in a native call; it is not restarted meanwhile. */
@@ -148,6 +150,12 @@ export class WorkerSession implements PollSession, StreamSession {
     clearTimeout(pending.timer);
     const limit = this.#loaded ? timeout : timeout + LOAD_ALLOWANCE;
     pending.timer = setTimeout(() => this.#timedOut(pending, limit), limit);
+    // Not the allowance, though, while something else blocks the worker (see watchLoad).
+    if (!this.#loaded)
+      this.#host?.watchLoad(this, timeout, () => {
+        clearTimeout(pending.timer);
+        this.#timedOut(pending, timeout);
+      });
   }
 
   #timedOut(pending: PendingCall, timeout: number): void {
@@ -267,9 +275,8 @@ export class WorkerSession implements PollSession, StreamSession {
   moved(death: WorkerDeath): void {
     const dead = this.#host;
     this.#host = undefined;
-    // What the source registered with onClose lost its cleanups with that worker: end it now,
-    // blamed or not, call in flight or not (10 hung polls left 10 children alive until stop()
-    // when this hung on the "restarted" event, which a source blamed mid-call never gets).
+    // What the source registered lost its cleanups with that worker: ended now, blamed or not
+    // (10 children of 10 hung polls lived until stop() when only "restarted" ended them).
     void releaseOwned(this.id);
     this.#clearCancelled();
     if (this.#closed) {
@@ -315,10 +322,10 @@ export class WorkerSession implements PollSession, StreamSession {
 
   /**
    * Signals the source to stop; after `stopTimeout` without an answer its worker is killed. What
-   * the source registered and its cleanups did not end (its worker was killed) is ended before
-   * this resolves.
+   * it registered and did not end (its worker was killed) is ended before this resolves.
    */
   async close(stopTimeout: number): Promise<void> {
+    this.#wasQuarantined = this.pool.quarantined(this);
     try {
       await this.#close(stopTimeout);
     } finally {

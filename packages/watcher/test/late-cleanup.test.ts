@@ -4,12 +4,12 @@
  * subprocess (which stop() ends with its group).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commandLine, descendants, isAlive, waitFor } from "@specter/core/testing";
 import { type SourceContext, WorkerPool } from "../src/index.ts";
-import { LATE_MARK } from "./fixtures/holds-resources.ts";
+import { LATE_MARK, lateProgress } from "./fixtures/holds-resources.ts";
 import { stoppedAfterEach } from "./helpers.ts";
 
 const HOLDS = new URL("./fixtures/holds-resources.ts", import.meta.url);
@@ -18,18 +18,6 @@ const make = stoppedAfterEach();
 const dir = mkdtempSync(join(tmpdir(), "specter-late-cleanup-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
-
-/** What `registerLate` wrote to `path`: the pid of its host once started, its child's once made. */
-function progress(path: string): { host?: number; child?: number } {
-  if (!existsSync(path)) return {};
-  const found: { host?: number; child?: number } = {};
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    const [what, pid] = line.split(" ");
-    if (what === "started") found.host = Number(pid);
-    if (what === "child") found.child = Number(pid);
-  }
-  return found;
-}
 
 const lateChildren = () =>
   descendants().filter((p) => commandLine(p).join(" ") === `sleep ${LATE_MARK}`);
@@ -71,10 +59,10 @@ describe("a cleanup registered after stop() runs at once", () => {
     });
     neighbour.start();
     w.start();
-    await waitFor(() => progress(path).host !== undefined, { timeout: 5000 });
+    await waitFor(() => lateProgress(path).host !== undefined, { timeout: 5000 });
     await w.stop();
     expect(pool.stats().workers).toBe(1);
-    const child = await waitFor(() => progress(path).child, { timeout: 3000 });
+    const child = await waitFor(() => lateProgress(path).child, { timeout: 3000 });
     await waitFor(() => !isAlive(child), { timeout: 3000 });
     expect(lateChildren()).toEqual([]);
   }, 10_000);
@@ -87,7 +75,7 @@ describe("a cleanup registered after stop() runs at once", () => {
       isolation: "process",
     });
     w.start();
-    const host = await waitFor(() => progress(path).host, { timeout: 5000 });
+    const host = await waitFor(() => lateProgress(path).host, { timeout: 5000 });
     await w.stop();
     expect(isAlive(host)).toBe(false);
     expect(lateChildren()).toEqual([]);

@@ -6,20 +6,15 @@
  * after one normal stop. Also: a cleanup registered after stop(), and a crash-looping subprocess
  * at the backoff floor.
  */
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-} from "node:fs";
+import { closeSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commandLine, descendants, isAlive, waitFor } from "@specter/core/testing";
 import { OptionsError, type SourceContext, Watcher } from "@specter/watcher";
-import type { Held } from "../../../packages/watcher/test/fixtures/holds-resources.ts";
+import {
+  type Held,
+  lateProgress,
+} from "../../../packages/watcher/test/fixtures/holds-resources.ts";
 import { group, pool, since } from "../lib.ts";
 
 const g = group("sources");
@@ -216,18 +211,6 @@ await g.check(
   },
 );
 
-/** What `registerLate` wrote to `path`: its host's pid once started, its child's once made. */
-function progress(path: string): { host?: number; child?: number } {
-  const found: { host?: number; child?: number } = {};
-  if (!existsSync(path)) return found;
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    const [what, pid] = line.split(" ");
-    if (what === "started" || what === "child")
-      found[what === "started" ? "host" : what] = Number(pid);
-  }
-  return found;
-}
-
 await g.check(
   "a poll that ignores its abort, stop() at once, then 300 ms later it starts a child (sleep 3002) and registers it",
   "the cleanup runs at once (function source; a Worker kept alive by a neighbour); a process source is ended by stop() before it can start one",
@@ -271,18 +254,18 @@ await g.check(
     const inWorker = join(dir, "worker");
     const worker = await scenario(
       { poll: { module: HOLDS, export: "registerLate", args: [inWorker] }, pool: shared },
-      () => progress(inWorker).host !== undefined,
-      () => progress(inWorker).child !== undefined,
+      () => lateProgress(inWorker).host !== undefined,
+      () => lateProgress(inWorker).child !== undefined,
     );
     const workerAlive = shared.stats().workers;
     await neighbour.stop();
     const inProcess = join(dir, "process");
     const proc = await scenario(
       { poll: { module: HOLDS, export: "registerLate", args: [inProcess] }, isolation: "process" },
-      () => progress(inProcess).host !== undefined,
+      () => lateProgress(inProcess).host !== undefined,
       () => false,
     );
-    const acquiredInProcess = progress(inProcess).child !== undefined;
+    const acquiredInProcess = lateProgress(inProcess).child !== undefined;
     rmSync(dir, { recursive: true, force: true });
     return {
       figure: `sleep 3002 left running: function ${fn}, worker ${worker} (its worker still running: ${workerAlive}), process ${proc} (acquired after stop: ${acquiredInProcess}); was 1 in a worker and on the main thread`,
