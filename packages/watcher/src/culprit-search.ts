@@ -8,21 +8,40 @@
  * until the culprit is alone: its next death names it, and it is quarantined on a worker of its
  * own for the rest of its run. The other groups of that search then return to the shared workers.
  * A search over n sessions takes about log2(n) + 1 deaths and as many extra workers meanwhile;
- * one culprit among four sessions is alone after two deaths and quarantined at the third. Internal.
+ * one culprit among four sessions is alone after two deaths and quarantined at the third. A search
+ * that sees no death for `searchTiming.quietMs` (a death that was a one-off) ends the same way, so
+ * its extra workers do not outlive it. Internal.
  */
 import type { HostWorker } from "./host-worker.ts";
 import type { WorkerSession } from "./worker-session.ts";
+
+/**
+ * How long a search may go without a death of its groups before they dissolve. 30 s: a culprit
+ * whose timer kills every worker it is on dies again within its poll interval plus backoff, far
+ * sooner; a search still running then is kept alive by each death. Tests shorten it.
+ */
+export const searchTiming = { quietMs: 30_000 };
+
+/** One search: the groups it made, over the sessions of the workers that died naming nobody. */
+interface Search {
+  /** Sessions in its groups. */
+  members: number;
+  /** Dissolves it after a quiet period; restarted at each death of its groups. */
+  timer: Timer | undefined;
+}
 
 /** Sessions that share a worker apart from the pool's shared workers (one object per group). */
 interface Group {
   host: HostWorker | undefined;
   /** The search that made it; `undefined` for a quarantined source. */
-  search: number | undefined;
+  search: Search | undefined;
 }
 
 export class CulpritSearch {
   #groups = new Map<WorkerSession, Group>();
-  #nextSearch = 1;
+
+  /** `dissolved` takes the live workers of a search that ended quietly, to give them back. */
+  constructor(private readonly dissolved: (hosts: HostWorker[]) => void) {}
 
   /** The worker `session` must live on, if it lives apart; `start` makes one when there is none. */
   hostOf(session: WorkerSession, start: () => HostWorker): HostWorker | undefined {
@@ -39,9 +58,9 @@ export class CulpritSearch {
 
   /** A worker died naming nobody: split its sessions into groups on fresh workers. */
   split(sessions: WorkerSession[], suspect: WorkerSession | undefined): void {
-    let search: number | undefined;
+    let search: Search | undefined;
     for (const session of sessions) search ??= this.#groups.get(session)?.search;
-    search ??= this.#nextSearch++;
+    search ??= { members: 0, timer: undefined };
     for (const session of sessions) this.leave(session);
     const rest = sessions.filter((s) => s !== suspect);
     const parts =
@@ -52,7 +71,13 @@ export class CulpritSearch {
       if (part.length === 0) continue;
       const group: Group = { host: undefined, search };
       for (const session of part) this.#groups.set(session, group);
+      search.members += part.length;
     }
+    clearTimeout(search.timer);
+    const ending = search;
+    search.timer = setTimeout(() => this.dissolved(this.#end(ending)), searchTiming.quietMs);
+    // No reason to keep the process alive: the workers it would give back end with it anyway.
+    search.timer.unref();
   }
 
   /**
@@ -63,7 +88,13 @@ export class CulpritSearch {
     const search = this.#groups.get(culprit)?.search;
     this.leave(culprit);
     this.#groups.set(culprit, { host: undefined, search: undefined });
-    if (search === undefined) return [];
+    return search === undefined ? [] : this.#end(search);
+  }
+
+  /** Ends a search: its sessions leave their groups; returns the groups' live workers. */
+  #end(search: Search): HostWorker[] {
+    clearTimeout(search.timer);
+    search.members = 0;
     const freed = new Set<HostWorker>();
     for (const [session, group] of this.#groups) {
       if (group.search !== search) continue;
@@ -81,8 +112,10 @@ export class CulpritSearch {
     }
   }
 
-  /** `session` closed: it no longer belongs to any group. */
+  /** `session` closed (or is regrouped): it no longer belongs to any group. */
   leave(session: WorkerSession): void {
+    const search = this.#groups.get(session)?.search;
     this.#groups.delete(session);
+    if (search && --search.members === 0) clearTimeout(search.timer);
   }
 }

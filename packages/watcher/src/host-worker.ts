@@ -2,6 +2,8 @@
 import {
   BUSY_CALLING,
   BUSY_LOADING,
+  BUSY_SEEN,
+  BUSY_SLOTS,
   type FromWorker,
   Outbox,
   type ThreadMessage,
@@ -51,7 +53,20 @@ export class HostWorker {
   /** The worker's OS thread, as it reported it at start (undefined without /proc). */
   thread: OsThread | undefined;
   #worker: Worker;
-  #busy = new Int32Array(new SharedArrayBuffer(8));
+  #busy = new Int32Array(new SharedArrayBuffer(4 * BUSY_SLOTS));
+  /** postMessage events sent to the worker; BUSY_SEEN counts those it has taken. */
+  #sent = 0;
+  /**
+   * Per session, the number its last "cancel" or "close" will have among the posts: the worker's
+   * loop turned after it only once BUSY_SEEN reaches it.
+   */
+  #awaited = new Map<number, { at: number; what: "cancel" | "close" }>();
+  /** Sessions with a call in flight (posted, not yet answered or cancelled). */
+  #calls = new Set<number>();
+  /** Called once no call is in flight (see whenIdle). */
+  #idle: (() => void) | undefined;
+  /** Pending looks at whether the worker's loop runs (see watchLoad). */
+  #probes = new Set<Timer>();
   #gone = false;
   #lastError: string | undefined;
   /** Ends the watch of `freeStuckThread` once the thread has ended. */
@@ -61,6 +76,8 @@ export class HostWorker {
   constructor(
     private readonly onDeath: (host: HostWorker, death: WorkerDeath) => void,
     private readonly onClose: (host: HostWorker) => unknown,
+    /** How long the worker has to take a message before its loop counts as blocked. */
+    private readonly hangGrace: number,
   ) {
     this.#worker = new Worker(ENTRY);
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -78,13 +95,18 @@ export class HostWorker {
       const text = String((event as ErrorEvent).message ?? "");
       this.#lastError = /^error: (.*)$/m.exec(text)?.[1] ?? text.split("\n")[0];
     });
-    this.#outbox = new Outbox((message) => this.#worker.postMessage(message));
+    this.#outbox = new Outbox((message) => {
+      this.#worker.postMessage(message);
+      this.#sent++;
+    });
     this.#worker.onmessage = (event: MessageEvent<FromWorker | ThreadMessage>) => {
       const message = event.data;
       if (message.t === "thread") this.thread = osThread(message.tid);
       else this.#receive(message);
     };
-    this.post({ t: "init", busy: this.#busy.buffer as SharedArrayBuffer });
+    // Alone, not batched: the worker finds the heartbeat's array in its first message.
+    this.#worker.postMessage({ t: "init", busy: this.#busy.buffer as SharedArrayBuffer });
+    this.#sent++;
   }
 
   /** Still accepting work (not terminated, not exited). */
@@ -102,13 +124,71 @@ export class HostWorker {
   }
 
   post(message: ToWorker): void {
-    if (!this.#gone) this.#outbox.push(message);
+    if (this.#gone) return;
+    this.#outbox.push(message);
+    // The outbox posts what it holds at once at its next flush: this message goes with post #sent + 1.
+    if (message.t === "cancel" || message.t === "close") {
+      this.#awaited.set(message.id, { at: this.#sent + 1, what: message.t });
+      this.#settled(message.id);
+    } else if (message.t === "call") this.#calls.add(message.id);
+  }
+
+  /** `fn` runs once no call is in flight on this worker (at once if none is); streams do not count. */
+  whenIdle(fn: () => void): void {
+    this.#idle = fn;
+    if (this.#calls.size === 0) queueMicrotask(() => this.#settled(undefined));
+  }
+
+  #settled(id: number | undefined): void {
+    if (id !== undefined) this.#calls.delete(id);
+    const idle = this.#idle;
+    if (idle && this.#calls.size === 0 && !this.#gone) {
+      this.#idle = undefined;
+      idle();
+    }
+  }
+
+  /** Whether the worker's loop has turned since `late`'s last cancel or close was posted. */
+  #answered(late: WorkerSession): boolean {
+    const awaited = this.#awaited.get(late.id);
+    return awaited === undefined || Atomics.load(this.#busy, BUSY_SEEN) >= awaited.at;
+  }
+
+  /**
+   * `session`'s module has not loaded `after` ms into its call: if the worker's loop is blocked
+   * now (a ping is not taken within hangGrace) while another session's module loads or nothing
+   * does, `blocked` runs: the load allowance is for a slow start, not for a worker something else
+   * blocks. Without this a neighbour whose import had not answered when a module spun at its top
+   * level waited its whole allowance (5.2 s of a 200 ms timeout) before anyone was killed.
+   */
+  watchLoad(session: WorkerSession, after: number, blocked: () => void): void {
+    const look = (ms: number, then: () => void) => {
+      const timer = setTimeout(() => {
+        this.#probes.delete(timer);
+        if (!this.#gone && !session.loaded && this.sessions.get(session.id) === session) then();
+      }, ms);
+      this.#probes.add(timer);
+    };
+    look(after, () => {
+      this.post({ t: "ping" });
+      const at = this.#sent + 1;
+      look(this.hangGrace, () => {
+        const stalled = Atomics.load(this.#busy, BUSY_SEEN) < at;
+        if (stalled && Atomics.load(this.#busy, BUSY_LOADING) !== session.id) blocked();
+      });
+    });
   }
 
   #receive(message: FromWorker): void {
     if (message.t === "batch") {
       for (const m of message.messages) this.#receive(m);
       return;
+    }
+    const t = message.t;
+    if (t === "value" || t === "fail" || t === "load-error" || t === "closed") {
+      // Sent after the worker took every earlier post: its loop has turned since.
+      this.#awaited.delete(message.id);
+      this.#settled(message.id);
     }
     try {
       this.sessions.get(message.id)?.receive(message);
@@ -129,25 +209,39 @@ export class HostWorker {
     this.#gone = true;
     this.terminatedAt = performance.now();
     this.#outbox.clear();
+    for (const timer of this.#probes) clearTimeout(timer);
+    this.#probes.clear();
+    this.#idle = undefined;
     this.#worker.terminate();
     this.#freed = freeStuckThread(this);
   }
 
   /**
    * `late`'s poll or close did not finish in time: kill the worker. The blame goes to the session
-   * whose synchronous code is running now, if any (it is what blocks the worker); else, when a
-   * module is loading, to that module if it is alone, or it is only a suspect (its top level may
-   * be what blocks the worker, or a neighbour's stray timer); else to `late`.
+   * whose synchronous code is running now, if any (it is what blocks the worker). Else, if the
+   * worker took `late`'s cancel (or close), its loop runs and `late` ignored its signal: blame it.
+   * Else the loop is blocked outside any call: by a module loading at its top level (blamed if
+   * alone, else only a suspect), or by a leftover timer of anyone (a death outside any call).
    */
   kill(late: WorkerSession, why: string): void {
     if (this.#gone) return;
     const running = this.sessions.get(Atomics.load(this.#busy, BUSY_CALLING));
-    const loading = running ? undefined : this.#loadingNow();
+    const answered = !running && this.#answered(late);
+    const loading = running || answered ? undefined : this.#loadingNow();
     this.#end();
-    if (running || !loading) {
+    if (running || answered) {
       const culprit = running ?? late;
       const how = running ? "was stuck in synchronous code" : why;
       this.#died(`worker killed: the source of watcher "${culprit.label}" ${how}`, culprit);
+      return;
+    }
+    if (!loading) {
+      const what = this.#awaited.get(late.id)?.what ?? "cancel";
+      this.#outsideAnyCall(
+        "worker killed: its event loop was blocked",
+        ` (it never took the ${what} of watcher "${late.label}")`,
+        false,
+      );
       return;
     }
     const stuck = `the module of watcher "${loading.label}" was loading`;
@@ -203,9 +297,7 @@ export class HostWorker {
   }
 
   /**
-   * The worker ended by itself. A session in a call is to blame. Outside any call (a source's
-   * timer threw or called `process.exit`) the culprit is known only when one session was there;
-   * otherwise nobody is blamed and the pool splits the sessions to find it.
+   * The worker ended by itself. A session in a call is to blame; else it died outside any call.
    */
   #unexpectedExit(code: number): void {
     this.#gone = true;
@@ -218,19 +310,25 @@ export class HostWorker {
       );
       return;
     }
+    this.#outsideAnyCall(`worker exited unexpectedly with code ${code}`, error, true);
+  }
+
+  /**
+   * The worker died, or was found blocked, outside any call (a source's timer threw, exited or
+   * spun). The culprit is known only when one session was there; otherwise nobody is blamed and
+   * the pool splits the sessions to find it. A lone session whose module had not loaded fails its
+   * load when the worker exited (its import did it); a blocked one is not failed for good, as its
+   * import may never have started.
+   */
+  #outsideAnyCall(what: string, detail: string, exited: boolean): void {
     const [only, ...others] = this.sessions.values();
-    if (only && others.length === 0) {
+    if (only && others.length === 0 && (exited || only.loaded)) {
       const duringLoad = !only.loaded;
-      this.#died(`worker exited unexpectedly with code ${code}${error}`, only, {
-        duringLoad,
-        outsideCall: !duringLoad,
-      });
+      this.#died(`${what}${detail}`, only, { duringLoad, outsideCall: !duringLoad });
       return;
     }
-    this.#died(
-      `worker exited unexpectedly with code ${code} outside any call, culprit not yet known${error}`,
-      undefined,
-      { suspect: this.#loadingNow() },
-    );
+    this.#died(`${what} outside any call, culprit not yet known${detail}`, undefined, {
+      suspect: this.#loadingNow(),
+    });
   }
 }

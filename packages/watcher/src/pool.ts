@@ -40,6 +40,7 @@ const optionsSchema = z.strictObject({
  * `health().workerRestarts` says so. A worker that dies outside any call fails nobody: its
  * watchers are split over fresh workers (beyond `size`, for a while) until the source that kills
  * them is alone, and that one is quarantined on a worker of its own (`health().quarantined`).
+ * Then, or after 30 s without such a death, the other watchers go back to at most `size` workers.
  */
 export class WorkerPool {
   static #default: WorkerPool | undefined;
@@ -58,7 +59,7 @@ export class WorkerPool {
   #apart = new Set<HostWorker>();
   /** Workers killed or dead whose thread has not ended yet. */
   #dying = new Set<HostWorker>();
-  #search = new CulpritSearch();
+  #search = new CulpritSearch((hosts) => this.#giveBack(hosts));
   #deaths = 0;
 
   constructor(options: WorkerPoolOptions = {}) {
@@ -124,7 +125,40 @@ export class WorkerPool {
     return new HostWorker(
       (host, death) => this.#died(host, death),
       (host) => this.#dying.delete(host),
+      this.hangGrace,
     );
+  }
+
+  /**
+   * The workers of a search that ended go back to being shared while the pool is below `size`;
+   * each one beyond it is retired once no call is in flight on it: its watchers move to the
+   * shared workers as after a neighbour's death (no error; their next call runs there, a stream
+   * is reopened there; `workerRestarts` counts it).
+   */
+  #giveBack(hosts: HostWorker[]): void {
+    for (const host of hosts) {
+      if (!host.alive || !this.#apart.has(host)) continue;
+      if (this.#hosts.length < this.size) {
+        this.#apart.delete(host);
+        this.#hosts.push(host);
+      } else host.whenIdle(() => this.#retire(host));
+    }
+  }
+
+  #retire(host: HostWorker): void {
+    this.#remove(host);
+    this.#dying.add(host);
+    void host.terminate();
+    const sessions = [...host.sessions.values()];
+    host.sessions.clear();
+    const death: WorkerDeath = {
+      reason: `worker retired: the search for a source that killed its workers ended, and the pool is back to its size (${this.size})`,
+      culprit: undefined,
+      duringLoad: false,
+      outsideCall: false,
+      suspect: undefined,
+    };
+    for (const session of sessions) session.moved(death);
   }
 
   #remove(host: HostWorker): void {
@@ -141,12 +175,8 @@ export class WorkerPool {
     host.sessions.clear();
     const { culprit } = death;
     if (!culprit) this.#search.split(sessions, death.suspect);
-    else if (death.outsideCall) {
-      for (const freed of this.#search.quarantine(culprit)) {
-        this.#apart.delete(freed);
-        this.#hosts.push(freed);
-      }
-    } else this.#search.vacate(host, sessions);
+    else if (death.outsideCall) this.#giveBack(this.#search.quarantine(culprit));
+    else this.#search.vacate(host, sessions);
     for (const session of sessions) session.moved(death);
   }
 }

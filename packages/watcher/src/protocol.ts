@@ -28,6 +28,8 @@ export type ToWorker =
   | { t: "stream"; id: number }
   | { t: "ack"; id: number }
   | { t: "close"; id: number }
+  /** Does nothing but move the worker's heartbeat (see BUSY_SEEN): asks whether its loop runs. */
+  | { t: "ping" }
   | { t: "batch"; messages: ToWorker[] };
 
 export type FromWorker =
@@ -93,6 +95,15 @@ export class Outbox<M extends { t: string }> {
 /** Slots of the shared `busy` array: which session is running user code right now (0 = none). */
 export const BUSY_CALLING = 0;
 export const BUSY_LOADING = 1;
+/**
+ * The worker's heartbeat: how many postMessage events it has taken from the main thread, counted
+ * as each is taken (before it is handled). A message the main thread posted and this count has
+ * not reached means the worker's event loop has not turned since: it is blocked, whatever the
+ * calling and loading slots say. Costs one `Atomics.add` per message (a few ns against ~30 µs per
+ * worker poll). Only a Worker counts; a subprocess host never reads it.
+ */
+export const BUSY_SEEN = 2;
+export const BUSY_SLOTS = 3;
 
 /** Stream items per message, and batches a worker may have in flight before it waits for an ack. */
 export const BATCH_SIZE = 4096;

@@ -3,7 +3,7 @@
  */
 import { threadId } from "./fd-identity.ts";
 import { announceOwned } from "./owned-notes.ts";
-import type { FromWorker, ThreadMessage, ToWorker } from "./protocol.ts";
+import { BUSY_SEEN, type FromWorker, type ThreadMessage, type ToWorker } from "./protocol.ts";
 import { hostSources } from "./source-host.ts";
 
 declare const self: Worker;
@@ -17,4 +17,13 @@ const handle = hostSources({
   post: (message: FromWorker) => self.postMessage(message),
   watch: announceOwned(tid),
 });
-self.onmessage = (event: MessageEvent<ToWorker>) => handle(event.data);
+/** The array "init" shares (it is the first message); the heartbeat is its BUSY_SEEN slot. */
+let busy: Int32Array | undefined;
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  if (message.t === "init") busy = new Int32Array(message.busy);
+  // Counted before handling: a message whose handling blocks was taken, so the loop did turn, and
+  // the calling slot names whose code blocks it.
+  if (busy) Atomics.add(busy, BUSY_SEEN, 1);
+  handle(message);
+};

@@ -150,6 +150,12 @@ export class WorkerSession implements PollSession, StreamSession {
     clearTimeout(pending.timer);
     const limit = this.#loaded ? timeout : timeout + LOAD_ALLOWANCE;
     pending.timer = setTimeout(() => this.#timedOut(pending, limit), limit);
+    // Not the allowance, though, while something else blocks the worker (see watchLoad).
+    if (!this.#loaded)
+      this.#host?.watchLoad(this, timeout, () => {
+        clearTimeout(pending.timer);
+        this.#timedOut(pending, timeout);
+      });
   }
 
   #timedOut(pending: PendingCall, timeout: number): void {
