@@ -2,15 +2,13 @@
  * Who may read the status endpoint: the bearer token (header anywhere, `?token=` only on the
  * stream and the page), and the refusal to serve a non-loopback address without one.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { OptionsError } from "@specter/core";
 import { Hono } from "hono";
 import { createStatusApp, ErrorResponse, Registry, Service, serveStatus } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 async function secured() {
   const registry = new Registry();

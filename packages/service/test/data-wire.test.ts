@@ -3,7 +3,7 @@
  * like command lines and bounded in size; `/status/<path>` addresses child services. Real HTTP on
  * 127.0.0.1.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
 import {
   ActivityEvent,
@@ -16,12 +16,10 @@ import {
   type StatusServer,
   serveStatus,
 } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 import { followEvents } from "./sse-clients.ts";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 type MonitorData = Record<string, unknown>;
 

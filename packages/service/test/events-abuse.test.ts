@@ -2,7 +2,7 @@
  * `/events` against clients that misbehave: HEAD requests, clients that go away, clients that
  * never read, and values too large to send. Real HTTP on 127.0.0.1.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { OptionsError } from "@specter/core";
 import { waitFor } from "@specter/core/testing";
 import {
@@ -13,12 +13,10 @@ import {
   type StatusServer,
   serveStatus,
 } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 import { countListeners, eventsIn, stalledClient } from "./sse-clients.ts";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 async function setup(options: Parameters<typeof serveStatus>[0] = {}) {
   const registry = new Registry();

@@ -3,18 +3,16 @@
  * and emitted events are masked as a service's data is, and no `data:` line of `/events` is longer
  * than `maxEventBytes`, whatever masking or long names do to it. Real HTTP on 127.0.0.1.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
 import { ActivityEvent, Registry, Service, type StatusServer, serveStatus } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 import { followEvents } from "./sse-clients.ts";
 
 const S = "S3CR3T";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 /** Follows `/events` until the test ends. */
 async function follow(server: StatusServer) {

@@ -3,7 +3,7 @@
  * labels and values as prom-client serves them, read at scrape time; a user's own prom-client
  * registry served together with Specter's; and `promtool check metrics` on the output.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
 import { Counter, Registry as PromRegistry } from "prom-client";
@@ -15,11 +15,9 @@ import {
   type StatusServer,
   serveStatus,
 } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 /**
  * A "monitor" service with a counting watcher, a watcher whose source always fails, a worker that

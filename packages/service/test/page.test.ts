@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
 import { Hono } from "hono";
@@ -19,11 +19,9 @@ import {
   printable,
 } from "../src/status/page/format.ts";
 import { key } from "../src/status/page/render.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 const XSS = "<script>alert(1)</script>";
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { waitFor } from "@specter/core/testing";
 import { ProcessHealth } from "@specter/process";
 import { Watcher, WatcherHealth } from "@specter/watcher";
@@ -15,12 +15,10 @@ import {
   type StatusServer,
   serveStatus,
 } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 import { countListeners, followEvents } from "./sse-clients.ts";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupAfterEach();
 
 async function setup(options: { token?: string } = {}) {
   const registry = new Registry();
