@@ -108,20 +108,7 @@ export class Ownership<C extends ChildService> {
 
   own<R>(resource: R, stopMethod?: CleanupMethod<R>): R {
     if (this.host.isService(resource)) checkAdoption(this.host.self, resource, "own");
-    const label = labelOf(resource);
-    const ownStop = stopMethod === undefined || stopMethod === "stop";
-    if (ownStop && resource instanceof ManagedProcess) {
-      // The process knows how long its stop can take (terminateTimeout, killTimeout): it registers
-      // its stop with that bound, through attach() like with any other owner.
-      resource.attach({
-        addCleanup: (fn: () => unknown, _label?: string, options?: CleanupOptions) =>
-          this.#ownTracked(resource, fn, label, options),
-      });
-      return resource;
-    }
-    const bound = ownStop ? this.#boundOf(resource) : undefined;
-    this.#ownTracked(resource, cleanupFor(resource, stopMethod), label, bound);
-    return resource;
+    return this.#own(resource, stopMethod);
   }
 
   async adopt(child: C): Promise<C> {
@@ -132,7 +119,7 @@ export class Ownership<C extends ChildService> {
     }
     checkAdoption(this.host.self, child, "adopt");
     const late = this.#scope.state === "closed";
-    this.own(child);
+    this.#own(child);
     if (late) {
       throw new ServiceError(
         this.host.name,
@@ -149,6 +136,24 @@ export class Ownership<C extends ChildService> {
     const processName =
       name ?? (Array.isArray(argv) && typeof argv[0] === "string" ? basename(argv[0]) : "process");
     return this.own(startProcess(processName, argv, rest));
+  }
+
+  /** `own()` once the adoption check passed. */
+  #own<R>(resource: R, stopMethod?: CleanupMethod<R>): R {
+    const label = labelOf(resource);
+    const ownStop = stopMethod === undefined || stopMethod === "stop";
+    if (ownStop && resource instanceof ManagedProcess) {
+      // The process knows how long its stop can take (terminateTimeout, killTimeout): it registers
+      // its stop with that bound, through attach() like with any other owner.
+      resource.attach({
+        addCleanup: (fn: () => unknown, _label?: string, options?: CleanupOptions) =>
+          this.#ownTracked(resource, fn, label, options),
+      });
+      return resource;
+    }
+    const bound = ownStop ? this.#boundOf(resource) : undefined;
+    this.#ownTracked(resource, cleanupFor(resource, stopMethod), label, bound);
+    return resource;
   }
 
   /** Registers `release` of `resource`, tracked for health() until it has run. */
@@ -191,11 +196,9 @@ export class Ownership<C extends ChildService> {
         ? { timeout: Number.POSITIVE_INFINITY }
         : undefined;
     }
-    const stopTimeout = (resource as { stopTimeout?: unknown } | null)?.stopTimeout;
-    if (resource instanceof Watcher && typeof stopTimeout === "number") {
-      return { timeout: stopTimeout + WATCHER_KILL_MARGIN_MS };
-    }
-    return undefined;
+    return resource instanceof Watcher
+      ? { timeout: resource.stopTimeout + WATCHER_KILL_MARGIN_MS }
+      : undefined;
   }
 
   /**
