@@ -8,14 +8,18 @@
 import { formatDuration, settlesWithin } from "@specter/core";
 import { CloneError, PollTimeoutError, SourceLoadError, WorkerExitError } from "./errors.ts";
 import { decodeItems, deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
-import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
+import {
+  LOAD_ALLOWANCE,
+  type PendingCall,
+  type PollSession,
+  type SessionEvents,
+  type StreamSession,
+  type StreamSink,
+} from "./session.ts";
 import { SourceProcess } from "./source-process.ts";
 
 /** The one session a subprocess hosts. */
 const ID = 1;
-
-/** Extra time a poll's timeout allows while the subprocess starts and imports the module. */
-const LOAD_ALLOWANCE = 5_000;
 
 /**
  * How long a timed-out poll has to settle after its abort before the subprocess is killed: the
@@ -24,19 +28,11 @@ const LOAD_ALLOWANCE = 5_000;
  */
 const HANG_GRACE = 100;
 
-interface Poll {
-  call: number;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timeout: number | undefined;
-  timer: Timer | undefined;
-}
-
 export class ProcessSession implements PollSession, StreamSession {
   readonly isolation = "process";
   #process: SourceProcess | undefined;
   #loaded = false;
-  #poll: Poll | undefined;
+  #poll: PendingCall | undefined;
   #nextCall = 1;
   #streaming = false;
   #loadError: SourceLoadError | undefined;
@@ -68,16 +64,17 @@ export class ProcessSession implements PollSession, StreamSession {
     if (this.#loadError) return Promise.reject(this.#loadError);
     const child = this.#ensureProcess();
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const poll: Poll = { call: this.#nextCall++, resolve, reject, timeout, timer: undefined };
+    const call = this.#nextCall++;
+    const poll: PendingCall = { call, resolve, reject, timeout, timer: undefined };
     this.#take()?.reject(new Error("superseded by a newer poll"));
     this.#poll = poll;
     this.#armTimeout(poll);
-    child.post({ t: "call", id: ID, call: poll.call });
+    child.post({ t: "call", id: ID, call });
     return promise;
   }
 
   /** Before the module is loaded the timeout allows LOAD_ALLOWANCE more (a cold start). */
-  #armTimeout(poll: Poll): void {
+  #armTimeout(poll: PendingCall): void {
     if (poll.timeout === undefined) return;
     clearTimeout(poll.timer);
     const limit = poll.timeout + (this.#loaded ? 0 : LOAD_ALLOWANCE);
@@ -105,7 +102,7 @@ export class ProcessSession implements PollSession, StreamSession {
   /** The last call the process answered (a value or a failure), late or not. */
   #answered = 0;
 
-  #take(call?: number): Poll | undefined {
+  #take(call?: number): PendingCall | undefined {
     const poll = this.#poll;
     if (!poll || (call !== undefined && poll.call !== call)) return undefined;
     this.#poll = undefined;

@@ -30,6 +30,21 @@ export interface StreamSink {
   end(error?: Error): void;
 }
 
+/**
+ * Extra time a module source's poll timeout allows while its Worker or subprocess starts and
+ * imports the module: a cold start is not the poll's fault.
+ */
+export const LOAD_ALLOWANCE = 5_000;
+
+/** A module source's poll awaiting its answer from the Worker or subprocess. */
+export interface PendingCall {
+  call: number;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timeout: number | undefined;
+  timer: Timer | undefined;
+}
+
 export interface SessionEvents {
   /** The source was restarted in another worker because its worker died or was killed. */
   restarted(reason: string): void;

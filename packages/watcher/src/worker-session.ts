@@ -12,21 +12,17 @@ import { type HostWorker, UNKILLABLE_AFTER, type WorkerDeath } from "./host-work
 import { releaseOwned } from "./owned-pids.ts";
 import type { WorkerPool } from "./pool.ts";
 import { decodeItems, deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
-import type { PollSession, SessionEvents, StreamSession, StreamSink } from "./session.ts";
+import {
+  LOAD_ALLOWANCE,
+  type PendingCall,
+  type PollSession,
+  type SessionEvents,
+  type StreamSession,
+  type StreamSink,
+} from "./session.ts";
 import type { Isolation } from "./types.ts";
 
 let nextId = 1;
-
-/** Extra time a poll's timeout allows while its worker starts and imports the module. */
-const LOAD_ALLOWANCE = 5_000;
-
-interface PendingCall {
-  call: number;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timeout: number | undefined;
-  timer: Timer | undefined;
-}
 
 export class WorkerSession implements PollSession, StreamSession {
   readonly id = nextId++;
