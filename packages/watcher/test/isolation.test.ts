@@ -69,6 +69,10 @@ describe('isolation: "process"', () => {
     expect(second.host).not.toBe(first.host);
     expect(isAlive(first.host) || isAlive(first.child)).toBe(false);
     expect(r.errors.map((e) => e.phase)).toContain("timeout");
+    // The kill waited the fixed grace the README names (the next poll, if already sent, fails
+    // with the reason; else the restart records it).
+    const reasons = [...r.errors.map((e) => e.message), w.health().lastWorkerRestart?.reason];
+    expect(reasons.join("\n")).toContain("did not settle within 100ms after its poll timed out");
   }, 10_000);
 
   test("a module that throws at load fails the watcher with a load error", async () => {
