@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createStatusApp, Registry, Service, ServiceError } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 
-const started: Service[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.stop()));
-});
+const cleanups = cleanupAfterEach();
 
 function services(...names: string[]): Service[] {
   const made = names.map((name) => new Service(name, { cleanupTimeout: "1s" }));
-  started.push(...made);
+  for (const s of made) cleanups.push(() => s.stop());
   return made;
 }
 

@@ -1,16 +1,14 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { Scope } from "@specter/core";
 import { descendants, isAlive, waitFor } from "@specter/core/testing";
 import { ManagedProcess } from "@specter/process";
 import { Watcher, WorkerPool } from "@specter/watcher";
 import { Service } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 import { spinMarker } from "./fixtures/spin-source.ts";
 
-const started: { stop(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.stop()));
-});
+const cleanups = cleanupAfterEach();
 
 /** sh and a sleep, both ignoring SIGTERM: they end only by SIGKILL, after `terminateTimeout`. */
 const STUBBORN = ["sh", "-c", "trap '' TERM; sleep 30 & wait"];
@@ -25,7 +23,7 @@ async function treeOf(proc: ManagedProcess): Promise<number[]> {
 /** A started service with a short `cleanupTimeout`, stopped after the test; its errors collected. */
 async function startedService(name: string, cleanupTimeout: string) {
   const s = new Service(name, { cleanupTimeout });
-  started.push(s);
+  cleanups.push(() => s.stop());
   const errors: string[] = [];
   s.onError((e) => void errors.push(e.message));
   await s.start();
@@ -47,12 +45,12 @@ describe("an owner's cleanup bound covers what it owns", () => {
   test("attach() to a core Scope and to a Service passes the process's own bound", async () => {
     const scope = new Scope("request", { cleanupTimeout: "100ms" });
     const svc = new Service("attached", { cleanupTimeout: "100ms" });
-    started.push(svc);
+    cleanups.push(() => svc.stop());
     await svc.start();
     const procs = [scope, svc].map((owner) =>
       new ManagedProcess("stubborn", { terminateTimeout: "700ms" }).attach(owner).start(STUBBORN),
     );
-    started.push(...procs);
+    for (const p of procs) cleanups.push(() => p.stop());
     const pids = (await Promise.all(procs.map(treeOf))).flat();
     await Promise.all([scope.close(), svc.stop()]);
     expect(pids.filter(isAlive)).toEqual([]);
@@ -61,7 +59,7 @@ describe("an owner's cleanup bound covers what it owns", () => {
   test("a parent with a short bound waits for a child service whose process needs longer", async () => {
     const parent = new Service("parent", { cleanupTimeout: "100ms" });
     const child = new Service("child", { cleanupTimeout: "100ms" });
-    started.push(parent);
+    cleanups.push(() => parent.stop());
     await parent.start();
     await parent.adopt(child);
     const proc = child.startProcess(STUBBORN, { name: "stubborn", terminateTimeout: "700ms" });
@@ -123,12 +121,12 @@ describe("an owner's cleanup bound covers what it owns", () => {
   }, 10_000);
 
   test("an owner whose addCleanup takes (fn, label) only still owns an attached process", async () => {
-    const cleanups: (() => unknown)[] = [];
-    const owner = { addCleanup: (fn: () => unknown, _label?: string) => void cleanups.push(fn) };
+    const registered: (() => unknown)[] = [];
+    const owner = { addCleanup: (fn: () => unknown, _label?: string) => void registered.push(fn) };
     const proc = new ManagedProcess("legacy").attach(owner).start(["sleep", "30"]);
-    started.push(proc);
+    cleanups.push(() => proc.stop());
     const pid = proc.pid as number;
-    await Promise.all(cleanups.map((fn) => fn()));
+    await Promise.all(registered.map((fn) => fn()));
     expect(isAlive(pid)).toBe(false);
   });
 

@@ -1,18 +1,16 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Scope } from "@specter/core";
 import { isAlive, waitFor } from "@specter/core/testing";
 import { ManagedProcess, startProcess } from "@specter/process";
 import { EventBus, Registry, Service, type ServiceError } from "../src/index.ts";
+import { cleanupAfterEach } from "./cleanups.ts";
 
-const started: { stop(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((s) => s.stop()));
-});
+const cleanups = cleanupAfterEach();
 
 /** A service whose errors are collected; `cleanupTimeout` short so an abandoned start ends fast. */
 function lateService(name: string, onStart?: (s: Service) => unknown) {
   const s = new Service(name, { cleanupTimeout: "50ms", onStart });
-  started.push(s);
+  cleanups.push(() => s.stop());
   const errors: string[] = [];
   s.onError((e: ServiceError) => void errors.push(e.message));
   return { s, errors };
@@ -28,10 +26,11 @@ describe("acquired after the service stopped: released at once", () => {
     const { s, errors } = lateService("late", async (svc) => {
       await gate.promise; // ignores svc.signal
       try {
-        procs.push(new ManagedProcess("attached").attach(svc).start(["sleep", "30"]));
-        started.push(procs[0] as ManagedProcess);
-        procs.push(startProcess("owned", ["sleep", "30"], { owner: svc }));
-        started.push(procs[1] as ManagedProcess);
+        const attached = new ManagedProcess("attached").attach(svc).start(["sleep", "30"]);
+        cleanups.push(() => attached.stop());
+        const owned = startProcess("owned", ["sleep", "30"], { owner: svc });
+        cleanups.push(() => owned.stop());
+        procs.push(attached, owned);
         registry.provide("late-key", 1, { owner: svc });
         pids.push(...procs.map((p) => p.pid as number));
       } finally {
@@ -111,7 +110,7 @@ describe("acquired after the service stopped: released at once", () => {
   test("adopt() after the stop does not start the child; it rejects and the child stays stopped", async () => {
     const gate = Promise.withResolvers<void>();
     const child = new Service("child");
-    started.push(child);
+    cleanups.push(() => child.stop());
     let adopted: string | undefined;
     const { s } = lateService("parent", async (svc) => {
       await gate.promise;
@@ -154,7 +153,7 @@ describe("acquired after the service stopped: released at once", () => {
     const registry = new Registry();
     registry.provide("k", 1, { owner: scope });
     const proc = new ManagedProcess("p").attach(scope).start(["sleep", "30"]);
-    started.push(proc);
+    cleanups.push(() => proc.stop());
     await waitFor(() => proc.state === "stopped" && registry.resolve("k") === undefined, {
       timeout: 5_000,
     });
