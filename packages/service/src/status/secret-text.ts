@@ -41,6 +41,25 @@ const NOT_SECRET_LAST = new Set([
  * `--ask-pass`) is not.
  */
 export function isSecretName(name: string): boolean {
+  let secret = judged.get(name);
+  if (secret === undefined) {
+    secret = judgeName(name);
+    if (judged.size >= JUDGED_MAX) judged.clear();
+    if (name.length <= 64) judged.set(name, secret);
+  }
+  return secret;
+}
+
+/**
+ * Names already judged. A watcher's values repeat the same keys in every value and in every item
+ * of a list, and judging one takes about 0.5 µs: the `/events` frame of a 15 KB value of 200
+ * records took 900 µs, 690 µs with this. Bounded, and emptied when full, so names that never
+ * repeat (a Map keyed by ids) cost no more than without it.
+ */
+const judged = new Map<string, boolean>();
+const JUDGED_MAX = 1024;
+
+function judgeName(name: string): boolean {
   const parts = name
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .toLowerCase()
