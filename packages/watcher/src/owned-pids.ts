@@ -13,6 +13,7 @@
 import { readStat } from "@specter/core";
 import { noteFd, releaseFds } from "./owned-fds.ts";
 import { CHANNEL, type Note } from "./owned-notes.ts";
+import { killIfSame } from "./thread-children.ts";
 
 let listener: BroadcastChannel | undefined;
 /** Session id → pid → start time. */
@@ -62,14 +63,5 @@ function killOwned(id: number): void {
   const pids = owned.get(id);
   if (!pids) return;
   owned.delete(id);
-  for (const [pid, start] of pids) {
-    const stat = readStat(pid);
-    if (!stat || stat.state === "Z" || stat.startTime !== start || stat.ppid !== process.pid)
-      continue;
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // Gone in the meantime.
-    }
-  }
+  for (const [pid, start] of pids) killIfSame({ pid, start }, process.pid);
 }

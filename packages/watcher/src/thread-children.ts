@@ -114,10 +114,14 @@ function childrenOf(thread: OsThread): Proc[] {
   return found;
 }
 
-/** SIGKILL `proc` if its pid still names it (same start time, not a zombie). */
-function killIfSame(proc: Proc): void {
+/**
+ * SIGKILL `proc` if its pid still names it (same start time, not a zombie) and, given `parent`,
+ * it is still that process's child.
+ */
+export function killIfSame(proc: Proc, parent?: number): void {
   const stat = readStat(proc.pid);
   if (!stat || stat.state === "Z" || stat.startTime !== proc.start) return;
+  if (parent !== undefined && stat.ppid !== parent) return;
   try {
     process.kill(proc.pid, "SIGKILL");
   } catch {
