@@ -1,46 +1,18 @@
-import { afterEach, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OptionsError } from "@specter/core";
 import { openFds, waitFor } from "@specter/core/testing";
 import { type FileChange, type FileChangesOptions, fileChanges, Watcher } from "../src/index.ts";
+import { fileTestKit } from "./file-kit.ts";
 
-const dirs: string[] = [];
-const running: (() => Promise<unknown>)[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((stop) => stop()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "specter-changes-"));
-  dirs.push(dir);
-  return dir;
-}
+const { tempDir, running, drain } = fileTestKit("changes");
 
 /** Collects the changes at `path`; `stop()` aborts and waits for the end. */
 function collect(path: string, options?: FileChangesOptions) {
-  const controller = new AbortController();
   const changes: FileChange[] = [];
-  let failed: unknown;
-  const done = (async () => {
-    try {
-      for await (const c of fileChanges(path, options)({ signal: controller.signal }))
-        changes.push(c);
-    } catch (error) {
-      failed = error;
-    }
-  })();
-  const stop = async () => {
-    const started = performance.now();
-    controller.abort();
-    await done;
-    return performance.now() - started;
-  };
-  running.push(stop);
-  return { changes, stop, failed: () => failed };
+  const { stop, failed } = drain(fileChanges(path, options), changes);
+  return { changes, stop, failed };
 }
 
 /**

@@ -1,54 +1,30 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import {
   appendFileSync,
   closeSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   renameSync,
-  rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OptionsError } from "@specter/core";
 import { openFds, waitFor } from "@specter/core/testing";
 import { type TailOptions, tail, Watcher } from "../src/index.ts";
+import { fileTestKit } from "./file-kit.ts";
 
-const dirs: string[] = [];
-const running: (() => Promise<unknown>)[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((stop) => stop()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "specter-tail-"));
-  dirs.push(dir);
-  return dir;
-}
+const { tempDir, running, drain } = fileTestKit("tail");
 
 /** Follows `path` as a Watcher would, collecting lines; `stop()` aborts and waits for the end. */
 function follow(path: string, options?: TailOptions) {
-  const controller = new AbortController();
   const lines: string[] = [];
-  const done = (async () => {
-    for await (const line of tail(path, options)({ signal: controller.signal })) lines.push(line);
-  })();
-  const stop = async () => {
-    const started = performance.now();
-    controller.abort();
-    await done;
-    return performance.now() - started;
-  };
-  running.push(stop);
+  const { stop, done } = drain(tail(path, options), lines);
   return { lines, stop, done };
 }
 
