@@ -1,3 +1,5 @@
+import { afterEach, expect } from "bun:test";
+import { OptionsError } from "@specter/core";
 import { descendants, readStat } from "@specter/core/testing";
 import {
   type LineInfo,
@@ -68,4 +70,33 @@ export function pgidOf(pid: number): number | undefined {
 /** Live descendants of this process in process group `pgid`. */
 export function groupMembers(pgid: number): number[] {
   return descendants().filter((pid) => pgidOf(pid) === pgid);
+}
+
+/** The message of the OptionsError (a TypeError) that `fn` throws; fails the test if it throws none. */
+export function optionsError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(OptionsError);
+    expect(error).toBeInstanceOf(TypeError);
+    return (error as Error).message;
+  }
+  throw new Error("expected an OptionsError");
+}
+
+/**
+ * The list a test file pushes pids it started outside `make()` to: after each test they are
+ * SIGKILLed whatever happened, then `cleanup()` runs. Call it at the file's top level.
+ */
+export function straysAfterEach(): number[] {
+  const strays: number[] = [];
+  afterEach(async () => {
+    for (const pid of strays.splice(0)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    await cleanup();
+  });
+  return strays;
 }

@@ -1,25 +1,17 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { liveProcesses } from "@specter/core";
 import { commandLine, isAlive } from "@specter/core/testing";
 import { fakeChild, waitFor } from "../src/testing/index.ts";
-import { cleanup, fixture, make } from "./helpers.ts";
+import { fixture, make, straysAfterEach } from "./helpers.ts";
 
 const HOOKS = ["SIGINT", "SIGTERM", "exit"] as const;
 const hookCounts = () => HOOKS.map((e) => process.listenerCount(e));
 
-/** Pids a host test started; killed after the test whatever happened. */
-const strays: number[] = [];
-afterEach(async () => {
-  for (const pid of strays.splice(0)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
-  await cleanup();
-});
+/** Pids a test started outside `make()`; killed after it whatever happened. */
+const strays = straysAfterEach();
 
 /** The live orphan guard of the host `hostPid`, if any (one per host). */
 function guardOf(hostPid: number): number | undefined {

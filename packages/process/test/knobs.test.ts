@@ -4,28 +4,11 @@
  * against a real child, with bad values rejected before anything starts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import {
-  AbortError,
-  ManagedProcess,
-  OptionsError,
-  type ProcessExit,
-  startProcess,
-} from "../src/index.ts";
+import { AbortError, ManagedProcess, type ProcessExit, startProcess } from "../src/index.ts";
 import { fakeChild, leftovers, waitFor } from "../src/testing/index.ts";
-import { cleanup, collect, make } from "./helpers.ts";
+import { cleanup, collect, make, optionsError } from "./helpers.ts";
 
 afterEach(cleanup);
-
-/** The message of the OptionsError that `fn` throws. */
-function optionsError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OptionsError);
-    return (error as Error).message;
-  }
-  throw new Error("expected an OptionsError");
-}
 
 /**
  * nginx's graceful stop is SIGQUIT. The shell waits on a background `sleep` (which, started by a

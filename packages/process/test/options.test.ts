@@ -1,21 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { ManagedProcess, OptionsError } from "../src/index.ts";
+import { ManagedProcess } from "../src/index.ts";
 import { leftovers } from "../src/testing/index.ts";
-import { cleanup, make } from "./helpers.ts";
+import { cleanup, make, optionsError } from "./helpers.ts";
 
 afterEach(cleanup);
-
-/** The message of the OptionsError that `fn` throws. */
-function optionsError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OptionsError);
-    expect(error).toBeInstanceOf(TypeError);
-    return (error as Error).message;
-  }
-  throw new Error("expected an OptionsError");
-}
 
 describe("constructor options", () => {
   test("defaults are valid", () => {

@@ -3,7 +3,7 @@
  * child really does, leftovers() counts what a test left and nothing of Specter's own, and the
  * fake children's folder goes when the test process does.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { groupHasLiveMember, liveProcesses, OptionsError } from "@specter/core";
@@ -11,18 +11,10 @@ import { commandLine, descendants, isAlive } from "@specter/core/testing";
 import { WaitTimeoutError } from "../src/index.ts";
 import { CLEANER_NAME } from "../src/testing/fake-child.ts";
 import { fakeChild, leftovers, waitFor } from "../src/testing/index.ts";
-import { cleanup, collect, fixture, make, pgidOf } from "./helpers.ts";
+import { collect, fixture, make, pgidOf, straysAfterEach } from "./helpers.ts";
 
-/** Pids and groups a test started outside `make()`; killed after it whatever happened. */
-const strays: number[] = [];
-afterEach(async () => {
-  for (const pid of strays.splice(0)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
-  await cleanup();
-});
+/** Pids a test started outside `make()`; killed after it whatever happened. */
+const strays = straysAfterEach();
 
 /** Runs argv with plain Bun.spawn and returns its exact output bytes and exit code. */
 async function runRaw(argv: string[]) {
