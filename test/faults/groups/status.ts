@@ -1,6 +1,13 @@
 import { OptionsError } from "@specter/core";
 import { Registry, Service, serveStatus } from "@specter/service";
 import { Watcher } from "@specter/watcher";
+import {
+  ERROR_SECRETS,
+  everyRoute,
+  leaks,
+  READABLE,
+  secretErrors,
+} from "../../../packages/service/test/error-secrets.ts";
 import { group, since } from "../lib.ts";
 
 const g = group("status");
@@ -157,6 +164,28 @@ await g.check(
       figure: `${outcomes.join(", ")}; port ${listening ? "listening" : "not listening"}`,
       ok: outcomes.every((o) => o.endsWith("refused")) && !listening,
     };
+  },
+);
+
+await g.check(
+  "secrets in error messages (4 sources, 6 routes)",
+  "none shown on /status, /status/<name>, /healthz, the page or /events; the rest readable",
+  async () => {
+    const scenario = await secretErrors();
+    try {
+      const routes = await everyRoute(scenario);
+      const shown = leaks(routes);
+      const status = routes["/status"] ?? "";
+      const readable = READABLE.every((part) => status.includes(part));
+      const pairs = ERROR_SECRETS.length * Object.keys(routes).length;
+      const where = [...new Set(shown.map((s) => s.split(":")[0]))];
+      return {
+        figure: `${shown.length} of ${pairs} (secret, route) pairs shown${where.length ? ` (on ${where.join(", ")})` : ""}; messages ${readable ? "readable" : "not readable"}`,
+        ok: shown.length === 0 && readable,
+      };
+    } finally {
+      await scenario.stop();
+    }
   },
 );
 

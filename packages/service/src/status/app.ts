@@ -6,6 +6,7 @@ import type { Service } from "../service.ts";
 import type { ServiceTypes } from "../types.ts";
 import { guardWithToken } from "./auth.ts";
 import { mountEvents, OpenStreams } from "./events.ts";
+import { maskMessage } from "./mask-errors.ts";
 import { type MetricsOption, metricsOptionSchema, mountMetrics } from "./metrics.ts";
 import { mountPage } from "./page.ts";
 import { statusOf } from "./status-of.ts";
@@ -77,7 +78,8 @@ const ROUTE_PATHS = ["/", "/status", "/status/:path{.+}", "/healthz", "/events"]
  * The status endpoint as a Hono app: `GET /` (the status page), `GET /status`,
  * `GET /status/<service path>`, `GET /healthz`, `GET /events` (Server-Sent Events) and, with
  * `metrics`, `GET /metrics`. Mount it in your own server, or use `serveStatus()`. It never shows
- * environment variables, and masks secret-looking values in command lines and service data.
+ * environment variables, and masks secret-looking values in command lines, service data, watcher
+ * values, events and error messages.
  */
 export function createStatusApp(options: StatusAppOptions = {}): Hono {
   return buildStatusApp(options).app;
@@ -96,7 +98,10 @@ export function buildStatusApp(options: StatusAppOptions): { app: Hono; streams:
   const paths = o.metrics === false ? ROUTE_PATHS : [...ROUTE_PATHS, "/metrics"];
   const routes = paths.map((p) => `GET ${p}`).join(", ");
 
-  app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500));
+  // What threw may be a service's own code (a getter in its data, a health() of its own).
+  app.onError((error, c) =>
+    c.json({ error: `internal error: ${maskMessage(error.message)}` }, 500),
+  );
   app.notFound((c) =>
     c.json({ error: `no route ${c.req.method} ${c.req.path}; the routes are ${routes}` }, 404),
   );

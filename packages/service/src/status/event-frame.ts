@@ -18,8 +18,11 @@ const PAYLOAD: Partial<Record<Activity["type"], string>> = {
   "process-exit": "exit",
 };
 
-/** The values that come from a service's own code, masked before they leave the process. */
-const MASKED = new Set<Activity["type"]>(["watcher-value", "event"]);
+/**
+ * The values that come from a service's own code, masked before they leave the process: an error
+ * message is free text too (a failed fetch's URL, a database URL, an echoed header).
+ */
+const MASKED = new Set<Activity["type"]>(["watcher-value", "event", "error"]);
 
 /** What replaces a value whose event is bigger than `maxEventBytes`. */
 export function tooLargeMarker(bytes: number, maxEventBytes: number): string {
