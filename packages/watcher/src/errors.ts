@@ -62,7 +62,9 @@ export function describeFailure(phase: ErrorPhase, error: Error): string {
  * Whether a source's error is JavaScriptCore running out of memory. Measured in a Bun 1.4.5
  * worker: a string doubled until it fails throws `RangeError: Out of memory` at 2 GiB, and the
  * ~2 GB the source still references stay held by that worker (host RSS 2,079 MB) until the worker
- * ends (31 MB after `terminate()`), so its worker is replaced.
+ * ends (31 MB after `terminate()`), so its worker is replaced. A source subprocess
+ * (`isolation: "process"`) throws the same and stays alive holding it (2,078 MB RSS until
+ * `stop()`), so its process group is killed.
  */
 export function outOfMemory(error: Error): boolean {
   return error.name === "RangeError" && /^out of memory/i.test(error.message);

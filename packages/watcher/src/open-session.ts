@@ -34,7 +34,7 @@ export function openSession(
   }
   // The resolved module is already what a worker is told to load (one object, made at construction).
   const spec: SourceSpec = source.module;
-  if (config.isolation === "process") return new ProcessSession(spec, events, sink);
+  if (config.isolation === "process") return new ProcessSession(name, spec, events, sink);
   const pool =
     config.worker === "dedicated"
       ? new WorkerPool({ size: 1 })

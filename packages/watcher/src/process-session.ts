@@ -2,11 +2,18 @@
  * A watcher's module source in a subprocess of its own (`isolation: "process"`). The protocol is
  * a Worker's (protocol.ts); what differs is the kill: SIGKILL to the subprocess's process group,
  * after which the OS has closed every fd and ended every child the source had in it. A poll that
- * times out and does not settle within HANG_GRACE, a close that outlasts `stopTimeout` and every
- * stop kill the group; the next poll or stream starts a new subprocess. Internal.
+ * times out and does not settle within HANG_GRACE, a call that ran out of memory, a close that
+ * outlasts `stopTimeout` and every stop kill the group; the next poll or stream starts a new
+ * subprocess. Internal.
  */
 import { formatDuration, settlesWithin } from "@specter/core";
-import { CloneError, PollTimeoutError, SourceLoadError, WorkerExitError } from "./errors.ts";
+import {
+  CloneError,
+  outOfMemory,
+  PollTimeoutError,
+  SourceLoadError,
+  WorkerExitError,
+} from "./errors.ts";
 import { decodeItems, deserializeError, type FromWorker, type SourceSpec } from "./protocol.ts";
 import {
   LOAD_ALLOWANCE,
@@ -39,6 +46,8 @@ export class ProcessSession implements PollSession, StreamSession {
   #closed: (() => void) | undefined;
 
   constructor(
+    /** The watcher's name, for the reasons its restarts give. */
+    private readonly label: string,
     private readonly spec: SourceSpec,
     private readonly events: SessionEvents,
     private readonly sink?: StreamSink,
@@ -134,6 +143,7 @@ export class ProcessSession implements PollSession, StreamSession {
         const cause = deserializeError(message.error);
         const text = `the poll's value cannot leave the source process: ${cause.message}`;
         this.#take(message.call)?.reject(message.clone ? new CloneError(text, { cause }) : cause);
+        this.#recycleIfOutOfMemory(cause);
         return;
       }
       case "items":
@@ -143,10 +153,13 @@ export class ProcessSession implements PollSession, StreamSession {
           this.#process?.post({ t: "ack", id: ID });
         }
         return;
-      case "end":
+      case "end": {
         this.#streaming = false;
-        this.sink?.end(message.error ? deserializeError(message.error) : undefined);
+        const error = message.error ? deserializeError(message.error) : undefined;
+        this.sink?.end(error);
+        if (error) this.#recycleIfOutOfMemory(error);
         return;
+      }
       case "load-error":
         this.#fail(new SourceLoadError(deserializeError(message.error).message));
         return;
@@ -162,6 +175,19 @@ export class ProcessSession implements PollSession, StreamSession {
     if (!this.#streaming) return;
     this.#streaming = false;
     this.sink?.end(error);
+  }
+
+  /**
+   * A source that ran out of memory still references what it allocated: measured, a string
+   * doubled until JavaScriptCore threw `RangeError: Out of memory` left the subprocess alive at
+   * 2,078 MB RSS until `stop()`. Its group is killed (the failure was already reported, so this
+   * shows as a restart) and the next call starts a fresh subprocess.
+   */
+  #recycleIfOutOfMemory(error: Error): void {
+    const child = this.#process;
+    if (!child || !outOfMemory(error)) return;
+    const reason = `source process recycled: the source of watcher "${this.label}" ran out of memory`;
+    this.#kill(child, reason);
   }
 
   #kill(child: SourceProcess, reason: string): void {

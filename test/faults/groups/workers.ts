@@ -3,7 +3,8 @@
  * timers, polls stuck in native calls, a source that runs out of memory (issue 15, items 1, 2, 4).
  */
 
-import { waitFor } from "@specter/core/testing";
+import { readFileSync } from "node:fs";
+import { descendants, isAlive, waitFor } from "@specter/core/testing";
 import { Watcher } from "@specter/watcher";
 import { group, pool, since } from "../lib.ts";
 
@@ -215,39 +216,67 @@ for (const [how, call, promise] of [
   );
 }
 
+/** Resident MB of `pid`, from /proc (0 once it is gone). */
+function rssMb(pid = process.pid): number {
+  try {
+    const pages = Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]);
+    return Math.round((pages * 4096) / 2 ** 20);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A source that doubles a string until JavaScriptCore throws "Out of memory" (~2 GB held). Its
+ * RSS is the host's with a Worker, its subprocess's (sampled every 20 ms) with a process.
+ */
+async function outOfMemory(isolation: "worker" | "process") {
+  const p = pool({ size: 1 });
+  const hog = new Watcher("hog", {
+    poll: { module: sources, export: "fillsMemory" },
+    interval: "1h",
+    initialBackoff: "1h",
+    ...(isolation === "process" ? { isolation } : { pool: p }),
+  });
+  hog.onError(() => {});
+  let subprocess: number | undefined;
+  const mb = () => (isolation === "worker" ? rssMb() : subprocess ? rssMb(subprocess) : 0);
+  let peak = mb();
+  const sampler = setInterval(() => {
+    subprocess ??= descendants()[0];
+    peak = Math.max(peak, mb());
+  }, 20);
+  hog.start();
+  await waitFor(() => hog.health().workerRestarts === 1, { timeout: 20_000 });
+  clearInterval(sampler);
+  await waitFor(() => p.stats().workers === 0, { timeout: 3000 });
+  // An ended worker's heap is unmapped a moment after its close event; a killed process's pages
+  // are gone when its pid is.
+  const t0 = performance.now();
+  const ended = () => isolation === "worker" || (subprocess !== undefined && !isAlive(subprocess));
+  await waitFor(() => mb() < 200 && ended(), { timeout: 5000 }).catch(() => {});
+  const after = mb();
+  const releasedMs = since(t0);
+  const gone = ended();
+  const reason = hog.health().lastWorkerRestart?.reason ?? "none";
+  await hog.stop();
+  const what = isolation === "worker" ? "host RSS" : `source process RSS (pid gone: ${gone})`;
+  return {
+    figure: `${what} peak ${peak} MB, ${after} MB ${releasedMs} ms after the recycle (before stop); restart: "${reason}"`,
+    ok: peak > 1000 && after < 200 && reason.includes("ran out of memory") && gone,
+  };
+}
+
 await g.check(
   "worker whose source allocates until 'Out of memory' (~2 GB held)",
   "the worker is recycled and the memory given back; the restart shows in health",
-  async () => {
-    const p = pool({ size: 1 });
-    const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
-    const hog = new Watcher("hog", {
-      poll: { module: sources, export: "fillsMemory" },
-      interval: "1h",
-      initialBackoff: "1h",
-      pool: p,
-    });
-    hog.onError(() => {});
-    let peak = mb();
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, mb());
-    }, 20);
-    hog.start();
-    await waitFor(() => hog.health().workerRestarts === 1, { timeout: 20_000 });
-    clearInterval(sampler);
-    await waitFor(() => p.stats().workers === 0, { timeout: 3000 });
-    // The ended worker's heap is unmapped a moment after its close event.
-    const t0 = performance.now();
-    await waitFor(() => mb() < 200, { timeout: 5000 }).catch(() => {});
-    const after = mb();
-    const releasedMs = since(t0);
-    const reason = hog.health().lastWorkerRestart?.reason ?? "none";
-    await hog.stop();
-    return {
-      figure: `RSS peak ${peak} MB, ${after} MB ${releasedMs} ms after the recycled worker closed (before stop); restart: "${reason}"`,
-      ok: after < 200 && reason.includes("ran out of memory"),
-    };
-  },
+  () => outOfMemory("worker"),
+);
+
+await g.check(
+  "isolation: \"process\" source that allocates until 'Out of memory' (~2 GB held)",
+  "the subprocess throws RangeError like a Worker and stays alive holding it: its group is killed and the next call starts a new one; the restart shows in health",
+  () => outOfMemory("process"),
 );
 
 await g.done();
